@@ -1,0 +1,46 @@
+# Herald: `make run` starts the dashboard on seeded demo data; `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HERALD_DB ?= data/herald.duckdb
+export HERALD_DB
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test setup setup-test seed reseed bench clean
+
+$(VENV)/.runtime: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+setup: $(VENV)/.runtime
+
+setup-test: $(VENV)/.dev
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+seed: setup
+	$(PY) -m core seed --db "$(HERALD_DB)" --if-missing
+
+reseed: setup
+	$(PY) -m core seed --db "$(HERALD_DB)" --reset
+
+run: seed
+	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.headless true \
+		--browser.gatherUsageStats false
+
+test: setup-test
+	$(PY) -m pytest
+
+bench: setup-test
+	$(PY) -m bench.bench_seed
+
+clean:
+	rm -rf $(VENV) artifacts .pytest_cache

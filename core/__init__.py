@@ -1,0 +1,1 @@
+"""Herald's core: campaign logic, storage and data, free of any UI."""

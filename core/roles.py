@@ -1,0 +1,44 @@
+"""Who may do what (PRODUCT.md, Roles). Checked inside every core action, never only in the UI."""
+
+from __future__ import annotations
+
+from core.enums import Action, Role
+from core.errors import PermissionDenied
+
+_V, _M, _AP, _AD = Role.VIEWER, Role.MANAGER, Role.APPROVER, Role.ADMINISTRATOR
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.VIEW: frozenset({_V, _M, _AP, _AD}),
+    Action.CREATE: frozenset({_M, _AP, _AD}),
+    Action.EDIT: frozenset({_M, _AP, _AD}),
+    Action.MODIFY: frozenset({_M, _AP, _AD}),
+    Action.DISCARD_DRAFT: frozenset({_M, _AP, _AD}),
+    Action.REQUEST_APPROVAL: frozenset({_M, _AP, _AD}),
+    Action.CANCEL_REVIEW: frozenset({_M, _AP, _AD}),
+    Action.DUPLICATE: frozenset({_M, _AP, _AD}),
+    Action.APPROVE: frozenset({_AP, _AD}),
+    Action.REJECT: frozenset({_AP, _AD}),
+    Action.ACTIVATE: frozenset({_AP, _AD}),
+    Action.STOP: frozenset({_AP, _AD}),
+    Action.ARCHIVE: frozenset({_AD}),
+    Action.DELETE: frozenset({_AD}),
+    Action.MANAGE_CHANNELS: frozenset({_AD}),
+    Action.MANAGE_USERS: frozenset({_AD}),
+    Action.MANAGE_SETTINGS: frozenset({_AD}),
+}
+
+_ROLE_ORDER = (_V, _M, _AP, _AD)
+
+
+def may(role: Role | None, action: Action) -> bool:
+    return role is not None and role in PERMISSIONS[action]
+
+
+def require(role: Role | None, action: Action, who: str = "you") -> None:
+    """Refuse with a message that names the roles that may act, so the user knows whom to ask."""
+    if role is None:
+        raise PermissionDenied(f"{who} has no campaign role: ask an Administrator for one to {action.label}.")
+    if role not in PERMISSIONS[action]:
+        allowed = [r.label for r in _ROLE_ORDER if r in PERMISSIONS[action]]
+        names = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
+        raise PermissionDenied(f"Only {names} may {action.label}; {who} {'are' if who == 'you' else 'is'} {role.label}.")

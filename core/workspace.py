@@ -1,0 +1,126 @@
+"""The workspace a dashboard session works in: the store, the campaign service, and the things
+campaigns refer to (users, channel configurations, audiences, settings), each guarded by role."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from core import roles
+from core.campaigns import Campaigns
+from core.clock import Clock, utc_now
+from core.enums import Action, Role
+from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.models import Audience, ChannelConfig, User, parse
+from core.store import Store
+from core.store import profile_rows
+from core.store import workspace_rows as ws
+
+DEFAULT_DB = Path("data") / "herald.duckdb"
+
+
+def database_path() -> Path:
+    """Where the workspace lives: HERALD_DB, else data/herald.duckdb."""
+    return Path(os.environ.get("HERALD_DB") or DEFAULT_DB)
+
+
+class Workspace:
+    def __init__(self, store: Store, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+        self.campaigns = Campaigns(store, clock)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None) -> Workspace:
+        """The process-wide workspace on `path` (default: database_path())."""
+        return cls(Store.shared(path or database_path()))
+
+    # ---- users ---------------------------------------------------------------------------
+
+    def users(self) -> list[User]:
+        """Everyone who can sign in; the demo sign-in lists them, so no role is needed to read it."""
+        return ws.users(self.store.cursor())
+
+    def user_by_email(self, email: str) -> User | None:
+        return ws.user_by_email(self.store.cursor(), email)
+
+    def add_user(self, actor: User | None, name: str, email: str, role: Role | None) -> User:
+        """Administrators add users; `actor=None` only while the workspace has no user at all."""
+        problems: dict[str, str] = {}
+        if not name.strip():
+            problems["name"] = "a user needs a name"
+        if "@" not in email:
+            problems["email"] = f"{email!r} is not an email address"
+        with self.store.transaction() as cur:
+            if actor is None:
+                if ws.users(cur):
+                    raise PermissionDenied("Only an Administrator may add users to a workspace that has users.")
+            else:
+                self._require(cur, actor, Action.MANAGE_USERS)
+            if ws.user_by_email(cur, email) is not None:
+                problems["email"] = f"{email} is already a user"
+            if problems:
+                raise InvalidInput(problems)
+            return ws.insert_user(cur, name.strip(), email.strip(), role, self.clock())
+
+    # ---- channel configurations -------------------------------------------------------------
+
+    def channel_configs(self) -> list[ChannelConfig]:
+        return ws.channel_configs(self.store.cursor())
+
+    def add_channel_config(self, actor: User, config: ChannelConfig | Mapping[str, Any]) -> ChannelConfig:
+        config = config if isinstance(config, ChannelConfig) else parse(ChannelConfig, dict(config))
+        with self.store.transaction() as cur:
+            self._require(cur, actor, Action.MANAGE_CHANNELS)
+            if any(c.name.lower() == config.name.lower() for c in ws.channel_configs(cur)):
+                raise InvalidInput({"name": f"a channel configuration named {config.name!r} already exists"})
+            return ws.insert_channel_config(cur, config, self.clock())
+
+    def set_channel_config_enabled(self, actor: User, config_id: int, enabled: bool) -> None:
+        with self.store.transaction() as cur:
+            self._require(cur, actor, Action.MANAGE_CHANNELS)
+            if ws.channel_config(cur, config_id) is None:
+                raise NotFound(f"There is no channel configuration {config_id}.")
+            ws.set_channel_config_enabled(cur, config_id, enabled, self.clock())
+
+    # ---- audiences ---------------------------------------------------------------------------
+
+    def audiences(self) -> list[Audience]:
+        return ws.audiences(self.store.cursor())
+
+    def add_audience(self, actor: User, audience: Audience | Mapping[str, Any]) -> Audience:
+        audience = audience if isinstance(audience, Audience) else parse(Audience, dict(audience))
+        with self.store.transaction() as cur:
+            user = self._require(cur, actor, Action.CREATE)
+            if any(a.name.lower() == audience.name.lower() for a in ws.audiences(cur)):
+                raise InvalidInput({"name": f"an audience named {audience.name!r} already exists"})
+            return ws.insert_audience(cur, audience, self.clock(), user.id)
+
+    # ---- profiles -----------------------------------------------------------------------------
+
+    def replace_profiles(self, actor: User, frame: pl.DataFrame) -> int:
+        """Administrators replace the whole profile table in one transaction (all or nothing)."""
+        with self.store.transaction() as cur:
+            self._require(cur, actor, Action.MANAGE_SETTINGS)
+            return profile_rows.replace_profiles(cur, frame)
+
+    def profile_count(self) -> int:
+        return profile_rows.profile_count(self.store.cursor())
+
+    # ---- settings ------------------------------------------------------------------------------
+
+    def set_approval_required(self, actor: User, required: bool) -> None:
+        with self.store.transaction() as cur:
+            self._require(cur, actor, Action.MANAGE_SETTINGS)
+            ws.put_setting(cur, "approval_required", bool(required))
+
+    def _require(self, cur: Any, actor: User, action: Action) -> User:
+        user = ws.user(cur, actor.id)
+        if user is None:
+            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
+        roles.require(user.role, action)
+        return user

@@ -1,0 +1,290 @@
+"""Campaign list: status at a glance, filters, and the selected campaign's details and actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import polars as pl
+import streamlit as st
+
+from core.enums import DEFAULT_LIST_STATUSES, Action, CampaignType, Channel, Status
+from core.errors import HeraldError
+from core.listing import ListQuery, filter_campaigns, status_counts, tag_options
+from core.models import Campaign, User
+from core.workspace import Workspace
+from ui.session import workspace
+
+# Actions that need the editor (creation wizard) are not offered on this page.
+_PAGE_ACTIONS = (
+    Action.REQUEST_APPROVAL,
+    Action.CANCEL_REVIEW,
+    Action.APPROVE,
+    Action.REJECT,
+    Action.ACTIVATE,
+    Action.DISCARD_DRAFT,
+    Action.STOP,
+    Action.DUPLICATE,
+    Action.ARCHIVE,
+    Action.DELETE,
+)
+OPEN_DRAFT_MARK = "· open draft"
+_CONFIRM = {Action.STOP, Action.ARCHIVE, Action.DELETE, Action.REJECT, Action.DISCARD_DRAFT}
+
+
+def main() -> None:
+    user: User | None = st.session_state.get("user")
+    if user is None:
+        st.stop()
+    ws = workspace()
+    try:
+        frame = ws.campaigns.list_frame(user)
+    except HeraldError as exc:
+        st.error(str(exc))
+        st.stop()
+
+    st.title("Campaigns")
+    counts = status_counts(frame)
+    statuses = st.pills(
+        "Status",
+        options=list(Status),
+        selection_mode="multi",
+        default=list(DEFAULT_LIST_STATUSES),
+        format_func=lambda s: f"{s.label} · {counts[s]}",
+        key="status_filter",
+        help="Starts at Draft, Scheduled and Live. Clear every status to see all campaigns.",
+    )
+    query = _filters(frame, tuple(statuses or ()))
+    if query is None:
+        return
+    shown = filter_campaigns(frame, query)
+    scope = ", ".join(s.label for s in query.statuses) if query.statuses else "every status"
+    st.caption(f"Showing **{shown.height}** of {frame.height} campaigns · {scope}")
+
+    event = st.dataframe(
+        _display(shown),
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="campaign_table",
+        column_order=("Name", "Status", "Type", "Channel", "Audience", "Tags", "Start (UTC)", "End (UTC)",
+                      "Modified", "Modified by", "Created"),
+        column_config={
+            "Name": st.column_config.TextColumn(width="medium"),
+            "Status": st.column_config.TextColumn(width="medium"),
+            "Type": st.column_config.TextColumn(width="small"),
+            "Channel": st.column_config.TextColumn(width="small"),
+            "Tags": st.column_config.ListColumn(),
+            "Start (UTC)": st.column_config.TextColumn(),
+            "End (UTC)": st.column_config.TextColumn(),
+            "Modified": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Modified by": st.column_config.TextColumn(),
+            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+        },
+        height=min(max(shown.height, 1), 16) * 35 + 40,
+    )
+    selected = event.selection.rows if event else []
+    if selected:
+        _details(ws, user, int(shown["id"][selected[0]]))
+    elif shown.height:
+        st.caption("Select a row to see the campaign's details, versions, history and actions.")
+    else:
+        st.info("No campaign matches these filters. Clear the status filter to see every status.")
+
+
+def _filters(frame: pl.DataFrame, statuses: tuple[Status, ...]) -> ListQuery | None:
+    search, types, channels, tags, created = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
+    text = search.text_input("Search by name", key="search", placeholder="e.g. sale", icon=":material/search:")
+    chosen_types = types.multiselect("Type", list(CampaignType), format_func=lambda t: t.label, key="types")
+    chosen_channels = channels.multiselect("Channel", list(Channel), format_func=lambda c: c.label, key="channels")
+    chosen_tags = tags.multiselect("Tag", tag_options(frame), key="tags")
+    period = created.date_input("Created between", value=(), key="created", format="YYYY-MM-DD")
+    start, end = _range(period)
+    try:
+        return ListQuery(
+            statuses=statuses,
+            search=text or "",
+            types=tuple(chosen_types),
+            channels=tuple(chosen_channels),
+            tags=tuple(chosen_tags),
+            created_from=start,
+            created_to=end,
+        )
+    except ValueError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _range(period: object) -> tuple[date | None, date | None]:
+    values = list(period) if isinstance(period, (tuple, list)) else [period] if period else []
+    start = values[0] if values else None
+    end = values[1] if len(values) > 1 else start
+    return start, end
+
+
+def _display(shown: pl.DataFrame) -> pl.DataFrame:
+    status_label = pl.col("status").replace_strict({s.value: s.label for s in Status})
+    return shown.select(
+        pl.col("id"),
+        pl.col("name").alias("Name"),
+        pl.when(pl.col("open_draft"))
+        .then(pl.concat_str(status_label, pl.lit(f" {OPEN_DRAFT_MARK}")))
+        .otherwise(status_label)
+        .alias("Status"),
+        pl.col("type").replace_strict({t.value: t.label for t in CampaignType}).alias("Type"),
+        pl.col("channel").replace_strict({c.value: c.label for c in Channel}).alias("Channel"),
+        pl.col("audience").fill_null("—").alias("Audience"),
+        pl.col("tags").alias("Tags"),
+        pl.when(pl.col("starts_at_utc").is_not_null())
+        .then(pl.col("starts_at_utc").dt.strftime("%Y-%m-%d %H:%M"))
+        .when(pl.col("recurrence").is_not_null())
+        .then(pl.lit("on activation"))
+        .otherwise(pl.lit("—"))
+        .alias("Start (UTC)"),
+        pl.col("ends_at_utc").dt.strftime("%Y-%m-%d %H:%M").fill_null("—").alias("End (UTC)"),
+        pl.col("updated_at").alias("Modified"),
+        pl.col("updated_by").alias("Modified by"),
+        pl.col("created_at").alias("Created"),
+    )
+
+
+def _details(ws: Workspace, user: User, campaign_id: int) -> None:
+    try:
+        campaign = ws.campaigns.get(user, campaign_id)
+    except HeraldError as exc:
+        st.error(str(exc))
+        return
+    spec = campaign.spec
+    with st.container(border=True):
+        head, actions = st.columns([3, 2])
+        mark = f" {OPEN_DRAFT_MARK} (v{campaign.draft_version})" if campaign.has_open_draft else ""
+        head.subheader(f"{spec.name}")
+        head.markdown(
+            f"**{campaign.status.label}**{mark} · {spec.type.label} · "
+            f"{spec.purpose.label} · {spec.channel.label} · version {campaign.version} · revision {campaign.revision}"
+        )
+        if spec.description:
+            head.caption(spec.description)
+        if campaign.failure_reason:
+            head.error(f"Failed: {campaign.failure_reason}")
+        with actions:
+            _action_buttons(ws, user, campaign)
+        audit_tab, versions_tab, setup_tab = st.tabs(["History", "Versions", "Set-up"])
+        with audit_tab:
+            trail = ws.campaigns.audit_trail(user, campaign.id)
+            st.dataframe(
+                pl.DataFrame(
+                    {
+                        "When (UTC)": [e.at for e in trail],
+                        "Who": [e.actor_name for e in trail],
+                        "Action": [e.action.replace("_", " ") for e in trail],
+                        "From": [e.from_status.label if e.from_status else "—" for e in trail],
+                        "To": [e.to_status.label if e.to_status else "—" for e in trail],
+                        "Version": [e.version for e in trail],
+                        "Note": [e.detail or "" for e in trail],
+                    }
+                ),
+                hide_index=True,
+                column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+            )
+        with versions_tab:
+            st.dataframe(ws.campaigns.versions(user, campaign.id), hide_index=True)
+        with setup_tab:
+            _setup(ws, campaign)
+
+
+def _setup(ws: Workspace, campaign: Campaign) -> None:
+    spec = campaign.editable_spec if campaign.has_open_draft else campaign.spec
+    configs = {c.id: c for c in ws.channel_configs()}
+    audiences = {a.id: a for a in ws.audiences()}
+    config = configs.get(spec.channel_config_id) if spec.channel_config_id else None
+    audience = audiences.get(spec.audience_id) if spec.audience_id else None
+    schedule = spec.schedule
+    when = "not chosen yet"
+    if schedule:
+        start = f"{schedule.starts_at:%Y-%m-%d %H:%M}" if schedule.starts_at else "on activation"
+        end = f" until {schedule.ends_at:%Y-%m-%d %H:%M}" if schedule.ends_at else ""
+        when = f"{start}{end} ({schedule.timezone}), {schedule.recurrence.value}"
+    st.markdown(
+        f"- **Channel configuration:** {config.name if config else '—'}\n"
+        f"- **Audience:** {audience.name if audience else ('from the API call' if spec.type.value == 'api_triggered' else '—')}\n"
+        f"- **Schedule:** {when}\n"
+        f"- **Tags:** {', '.join(spec.tags) or '—'}"
+    )
+    if spec.content:
+        if spec.content.subject:
+            st.markdown(f"**Subject:** {spec.content.subject}")
+        st.code(spec.content.body, language=None, wrap_lines=True)
+
+
+def _action_buttons(ws: Workspace, user: User, campaign: Campaign) -> None:
+    offered = [a for a in ws.campaigns.available_actions(user, campaign) if a in _PAGE_ACTIONS]
+    if not offered:
+        st.caption("Nothing you can do to this campaign in its current status with your role.")
+        return
+    row = st.container(horizontal=True, horizontal_alignment="right")
+    for action in offered:
+        kind = "primary" if action in (Action.APPROVE, Action.ACTIVATE, Action.REQUEST_APPROVAL) else "secondary"
+        if row.button(action.label.capitalize(), key=f"act-{action.value}-{campaign.id}", type=kind):
+            if action in _CONFIRM:
+                _confirm(ws, user, campaign, action)
+            else:
+                _run(lambda: _perform(ws, user, campaign, action, None), f"{action.label.capitalize()}: done.")
+
+
+@st.dialog("Please confirm")
+def _confirm(ws: Workspace, user: User, campaign: Campaign, action: Action) -> None:
+    consequences = {
+        Action.STOP: "A send already under way finishes; no future run will happen. A stopped campaign can "
+        "never be activated or edited again (you can duplicate it).",
+        Action.ARCHIVE: "The campaign leaves the default list; its history and reports are kept.",
+        Action.DELETE: "The draft and all its versions are deleted for good.",
+        Action.REJECT: "The campaign goes back to its author as a draft, with your comment.",
+        Action.DISCARD_DRAFT: "The open draft version is dropped; the live version keeps running.",
+    }
+    st.markdown(f"**{action.label.capitalize()} “{campaign.name}”?**")
+    st.write(consequences[action])
+    note = ""
+    if action in (Action.STOP, Action.REJECT):
+        note = st.text_area("Comment" if action is Action.REJECT else "Reason (optional)", key="confirm-note")
+    if st.button(f"Yes, {action.label}", type="primary"):
+        _run(lambda: _perform(ws, user, campaign, action, note), f"{action.label.capitalize()}: done.")
+
+
+def _perform(ws: Workspace, user: User, campaign: Campaign, action: Action, note: str | None) -> None:
+    svc, cid, rev = ws.campaigns, campaign.id, campaign.revision
+    calls: dict[Action, Callable[[], object]] = {
+        Action.REQUEST_APPROVAL: lambda: svc.request_approval(user, cid, rev),
+        Action.CANCEL_REVIEW: lambda: svc.cancel_review(user, cid, rev),
+        Action.APPROVE: lambda: svc.approve(user, cid, rev),
+        Action.REJECT: lambda: svc.reject(user, cid, rev, note or ""),
+        Action.ACTIVATE: lambda: svc.activate(user, cid, rev),
+        Action.DISCARD_DRAFT: lambda: svc.discard_draft(user, cid, rev),
+        Action.STOP: lambda: svc.stop(user, cid, rev, note),
+        Action.DUPLICATE: lambda: svc.duplicate(user, cid),
+        Action.ARCHIVE: lambda: svc.archive(user, cid, rev),
+        Action.DELETE: lambda: svc.delete(user, cid, rev),
+    }
+    calls[action]()
+
+
+def _run(call: Callable[[], None], done: str) -> None:
+    try:
+        call()
+    except HeraldError as exc:
+        st.session_state["flash"] = ("error", str(exc))
+    else:
+        st.session_state["flash"] = ("success", done)
+    st.rerun()
+
+
+def _flash() -> None:
+    kind, message = st.session_state.pop("flash", (None, None))
+    if kind == "error":
+        st.error(message)
+    elif kind == "success":
+        st.toast(message)
+
+
+_flash()
+main()

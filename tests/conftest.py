@@ -1,0 +1,125 @@
+"""Shared fixtures: seeded workspaces, a real `streamlit run` server, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.clock import utc_now
+from core.demo import seed
+from core.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+TEST_PROFILES = 3_000
+
+
+@pytest.fixture(scope="session")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo workspace anchored at the real now, so statuses read as they would for a user."""
+    path = tmp_path_factory.mktemp("seeded") / "herald.duckdb"
+    seed(path, profiles=TEST_PROFILES, anchor=utc_now())
+    return path
+
+
+@pytest.fixture
+def app_db(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the in-process app (AppTest) at the seeded workspace."""
+    monkeypatch.setenv("HERALD_DB", str(seeded_db))
+    return seeded_db
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The browser tests' own database file: DuckDB lets one process open a file, and that is the server."""
+    path = tmp_path_factory.mktemp("served") / "herald.duckdb"
+    seed(path, profiles=TEST_PROFILES, anchor=utc_now())
+    return path
+
+
+@pytest.fixture(scope="session")
+def server_counts(server_db: Path) -> dict[str, int]:
+    """Campaigns per status in the served file, read by SQL before the server takes the file."""
+    store = Store(server_db)
+    try:
+        rows = store.cursor().execute("SELECT status::VARCHAR, count(*) FROM campaigns GROUP BY ALL").fetchall()
+    finally:
+        store.close()
+    return {status: n for status, n in rows}
+
+
+@pytest.fixture(scope="session")
+def app_url(server_db: Path, server_counts: dict[str, int]) -> Iterator[str]:
+    """`streamlit run` on 127.0.0.1 and a free port, as a user would start it."""
+    port = _free_port()
+    env = {**os.environ, "HERALD_DB": str(server_db), "PYTHONPATH": str(ROOT)}
+    log = open(server_db.parent / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError(f"streamlit did not start: {(server_db.parent / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's Chromium, never a downloaded browser; no background traffic on a closed network."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict) -> dict:
+    return {**browser_context_args, "viewport": {"width": 1500, "height": 1000}}
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,73 @@
+"""The real app in Debian's Chromium: the list's default filter, the cleared filter, a selected row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.enums import DEFAULT_LIST_STATUSES, Status
+
+pytestmark = pytest.mark.browser
+
+
+def _pill(page: Page, status: Status):  # type: ignore[no-untyped-def]
+    return page.locator('[data-testid="stButtonGroup"] button', has_text=f"{status.label} ·")
+
+
+def _visible_statuses(page: Page) -> set[str]:
+    cells = page.locator('[data-testid^="glide-cell-2-"]')
+    return {text.removesuffix(" · open draft") for text in cells.all_inner_texts()}
+
+
+def test_list_default_filter_then_cleared(
+    page: Page, app_url: str, server_counts: dict[str, int], screenshots: Path
+) -> None:
+    total = sum(server_counts.values())
+    default = sum(server_counts.get(s.value, 0) for s in DEFAULT_LIST_STATUSES)
+    page.goto(app_url)
+    expect(page.get_by_text(f"Showing {default} of {total} campaigns")).to_be_visible(timeout=30_000)
+    for status in Status:
+        expect(_pill(page, status)).to_have_attribute(
+            "aria-pressed", "true" if status in DEFAULT_LIST_STATUSES else "false"
+        )
+        expect(_pill(page, status)).to_contain_text(f"{status.label} · {server_counts.get(status.value, 0)}")
+    expect(page.locator('[data-testid="glide-cell-1-0"]')).to_be_attached()
+    assert _visible_statuses(page) <= {"Draft", "Scheduled", "Live"}
+    page.screenshot(path=screenshots / "list-default.png", full_page=True)
+
+    for status in DEFAULT_LIST_STATUSES:
+        _pill(page, status).click()
+        expect(_pill(page, status)).to_have_attribute("aria-pressed", "false")
+    expect(page.get_by_text(f"Showing {total} of {total} campaigns")).to_be_visible()
+    expect(page.get_by_text("every status")).to_be_visible()
+    page.get_by_label("Search by name").fill("sale")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Showing {total} of {total} campaigns")).to_be_hidden()
+    page.get_by_label("Search by name").fill("")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text(f"Showing {total} of {total} campaigns")).to_be_visible()
+    expect(page.get_by_label("Signed in as")).to_have_value("Mia Manager · Manager")
+    assert set(_visible_statuses(page)) - {"Draft", "Scheduled", "Live"}, "other statuses are listed too"
+    page.screenshot(path=screenshots / "list-cleared.png", full_page=True)
+
+
+def test_selecting_a_row_shows_details_history_and_actions(page: Page, app_url: str, screenshots: Path) -> None:
+    page.goto(app_url)
+    expect(page.get_by_text("Showing")).to_be_visible(timeout=30_000)
+    page.get_by_label("Search by name").fill("Holiday gift guide")
+    page.keyboard.press("Enter")
+    _pill(page, Status.IN_REVIEW).click()
+    expect(page.get_by_text("Showing 1 of")).to_be_visible()
+    canvas = page.locator('[data-testid="data-grid-canvas"]')
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+    expect(page.get_by_role("tab", name="History")).to_be_visible()
+    expect(page.locator("strong", has_text="In review")).to_be_visible()
+    # Mia is a Manager: she may cancel the review she requested, never approve it.
+    expect(page.get_by_role("button", name="Cancel review")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator("[role=gridcell]", has_text="request approval").first).to_be_attached()
+    page.screenshot(path=screenshots / "list-selected.png", full_page=True)

@@ -1,0 +1,1 @@
+"""Helpers shared by the pages: the workspace resource, the signed-in user, display labels."""

@@ -1,0 +1,47 @@
+"""The workspace and the signed-in user, per browser session."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.models import User
+from core.workspace import Workspace, database_path
+
+
+def workspace() -> Workspace:
+    """The workspace on HERALD_DB; one per file and process (DuckDB allows one process per file)."""
+    return _workspace(str(database_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(path: str) -> Workspace:
+    return Workspace.open(path)
+
+
+def signed_in_user() -> User | None:
+    """Demo mode: the visitor picks one of the workspace's users (shown plainly as demo mode)."""
+    users = workspace().users()
+    if not users:
+        st.sidebar.error("This workspace has no users yet. Seed it with `python -m core seed`.")
+        return None
+    by_id = {u.id: u for u in users}
+    if st.session_state.get("signed_in_id") not in by_id:
+        default = next((u for u in users if u.role and u.role.value == "manager"), users[0])
+        st.session_state["signed_in_id"] = default.id
+    ids = list(by_id)
+    with st.sidebar:
+        st.caption("**Demo mode** — no sign-in provider is configured; pick who you are.")
+        st.selectbox(
+            "Signed in as",
+            options=ids,
+            index=ids.index(st.session_state["signed_in_id"]),
+            format_func=lambda uid: f"{by_id[uid].name} · {by_id[uid].role.label if by_id[uid].role else 'no role'}",
+            key="user_picker",
+            on_change=_switch_user,
+        )
+    return by_id[st.session_state["signed_in_id"]]
+
+
+def _switch_user() -> None:
+    """The signed-in user lives outside the widget's state, so an interrupted rerun cannot reset it."""
+    st.session_state["signed_in_id"] = st.session_state["user_picker"]
