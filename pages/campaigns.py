@@ -38,6 +38,7 @@ def main() -> None:
         st.stop()
     ws = workspace()
     try:
+        ws.campaigns.advance()  # due status changes (Scheduled -> Live, ...) show at once; idempotent
         frame = ws.campaigns.list_frame(user)
     except HeraldError as exc:
         st.error(str(exc))
