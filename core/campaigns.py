@@ -71,7 +71,8 @@ class Campaigns:
         cur = self.store.cursor()
         role = _current_user(cur, actor).role
         allowed = lifecycle.allowed_actions(_state(campaign), bool(ws.setting(cur, "approval_required", True)))
-        return tuple(a for a in allowed if roles.may(role, a))
+        own_request = campaign.review_requested_by == actor.id
+        return tuple(a for a in allowed if roles.may(role, a) and not (a is Action.APPROVE and own_request))
 
     # ---- a person's actions --------------------------------------------------------------------
 
@@ -138,10 +139,10 @@ class Campaigns:
 
     def reject(self, actor: User, campaign_id: int, revision: int, comment: str) -> Campaign:
         comment = (comment or "").strip()
-        if not comment:
-            raise InvalidInput({"comment": "say why it is rejected, so the author knows what to fix"})
 
         def change(cur: Cursor, user: User, campaign: Campaign, now: datetime) -> None:
+            if not comment:
+                raise InvalidInput({"comment": "say why it is rejected, so the author knows what to fix"})
             after = lifecycle.after(_state(campaign), Action.REJECT)
             self._save(cur, user, campaign, now, "reject", after, detail=comment, review_requested_by=None)
 
@@ -248,7 +249,8 @@ class Campaigns:
             fields: dict[str, Any] = {"live_at": at} if target is Status.LIVE else {"ended_at": at}
             if target is Status.COMPLETED and campaign.live_version is not None:
                 fields["draft_version"] = None
-            self._save(cur, None, campaign, at, "start" if target is Status.LIVE else "complete", State(target), **fields)
+            after = State(target, _state(campaign).draft) if target is Status.LIVE else State(target)
+            self._save(cur, None, campaign, at, "start" if target is Status.LIVE else "complete", after, **fields)
             return Transition(campaign_id, before, target, at)
 
     # ---- shared machinery ------------------------------------------------------------------------

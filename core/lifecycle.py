@@ -30,6 +30,10 @@ RUNNING = (Status.SCHEDULED, Status.LIVE)
 _ALWAYS = (Action.VIEW, Action.DUPLICATE)
 
 
+def article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
 def allowed_actions(state: State, approval_required: bool) -> tuple[Action, ...]:
     """Every action the state allows, whoever asks (roles are checked separately)."""
     status, draft = state.status, state.draft
@@ -56,7 +60,7 @@ def check(state: State, action: Action, approval_required: bool) -> None:
     allowed = allowed_actions(state, approval_required)
     if action in allowed:
         return
-    where = f"a {state.status.label} campaign"
+    where = f"{article(state.status.label)} {state.status.label} campaign"
     if state.draft is not None:
         where += f" whose new version is {'in review' if state.draft is DraftState.IN_REVIEW else 'being edited'}"
     hint = ""

@@ -55,7 +55,8 @@ def filter_campaigns(frame: pl.DataFrame, query: ListQuery) -> pl.DataFrame:
     if query.channels:
         conditions.append(pl.col("channel").is_in([c.value for c in query.channels]))
     if query.tags:
-        conditions.append(pl.col("tags").list.eval(pl.element().is_in(list(query.tags))).list.any())
+        wanted = [tag.strip().lower() for tag in query.tags]
+        conditions.append(pl.col("tags").list.eval(pl.element().is_in(wanted)).list.any())
     if query.created_from is not None:
         conditions.append(pl.col("created_at") >= datetime.combine(query.created_from, time()))
     if query.created_to is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.enums import CampaignType
+from core.lifecycle import article
 from core.models import Audience, CampaignSpec, ChannelConfig
 
 
@@ -14,7 +15,8 @@ def blocking_problems(
     """Problems keyed by the field to fix. `config`/`audience` are what the spec's ids resolve to."""
     problems: dict[str, str] = {}
     if spec.channel_config_id is None:
-        problems["channel_config_id"] = f"choose a {spec.channel.label} channel configuration"
+        label = spec.channel.label
+        problems["channel_config_id"] = f"choose {article(label)} {label} channel configuration"
     elif config is None:
         problems["channel_config_id"] = f"channel configuration {spec.channel_config_id} no longer exists"
     elif config.channel is not spec.channel:

@@ -37,7 +37,8 @@ def may(role: Role | None, action: Action) -> bool:
 def require(role: Role | None, action: Action, who: str = "you") -> None:
     """Refuse with a message that names the roles that may act, so the user knows whom to ask."""
     if role is None:
-        raise PermissionDenied(f"{who} has no campaign role: ask an Administrator for one to {action.label}.")
+        subject = "You have" if who == "you" else f"{who} has"
+        raise PermissionDenied(f"{subject} no campaign role: ask an Administrator for one to {action.label}.")
     if role not in PERMISSIONS[action]:
         allowed = [r.label for r in _ROLE_ORDER if r in PERMISSIONS[action]]
         names = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]

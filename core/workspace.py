@@ -67,6 +67,20 @@ class Workspace:
                 raise InvalidInput(problems)
             return ws.insert_user(cur, name.strip(), email.strip(), role, self.clock())
 
+    def set_user_role(self, actor: User, user_id: int, role: Role | None) -> User:
+        """Administrators grant or withdraw roles; the change counts at the user's next action."""
+        with self.store.transaction() as cur:
+            admin = self._require(cur, actor, Action.MANAGE_USERS)
+            target = ws.user(cur, user_id)
+            if target is None:
+                raise NotFound(f"There is no user {user_id}.")
+            if target.id == admin.id and role is not Role.ADMINISTRATOR:
+                others = [u for u in ws.users(cur) if u.role is Role.ADMINISTRATOR and u.id != admin.id]
+                if not others:
+                    raise InvalidInput({"role": "you are the last Administrator; make someone else one first"})
+            ws.set_user_role(cur, user_id, role)
+            return target.model_copy(update={"role": role})
+
     # ---- channel configurations -------------------------------------------------------------
 
     def channel_configs(self) -> list[ChannelConfig]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -41,7 +41,8 @@ def test_modify_opens_a_draft_while_the_live_version_runs(world: World, status: 
     assert world.audit(c.id)[-1] == ("modify", status, status)
     assert world.svc.audit_trail(world.admin, c.id)[-1].version == 2
 
-    c = world.svc.edit(world.manager, c.id, c.revision, spec(world, name="Renamed", content={"subject": "S", "body": "B"}))
+    edited = spec(world, name="Renamed", content={"subject": "S", "body": "B"})
+    c = world.svc.edit(world.manager, c.id, c.revision, edited)
     assert c.spec == live_spec  # what recipients get is unchanged
     assert (c.draft_spec.name, c.draft_spec.content.body) == ("Renamed", "B")
     assert list_row(world, c.id)["name"] == live_spec.name
@@ -64,7 +65,11 @@ def test_modifying_again_points_to_the_open_draft(world: World, draft: DraftStat
     ("change", "field", "message"),
     [
         ({"channel": Channel.SMS}, "channel", "an activated campaign stays Email; duplicate it to change the channel"),
-        ({"type": CampaignType.API_TRIGGERED}, "type", "an activated campaign stays Scheduled; duplicate it to change the type"),
+        (
+            {"type": CampaignType.API_TRIGGERED},
+            "type",
+            "an activated campaign stays Scheduled; duplicate it to change the type",
+        ),
     ],
 )
 def test_a_new_version_keeps_type_and_channel(world: World, change: dict, field: str, message: str) -> None:
@@ -76,17 +81,20 @@ def test_a_new_version_keeps_type_and_channel(world: World, change: dict, field:
     assert dump(world.store) == before
 
 
+APPROVED_AT = T0 + timedelta(hours=2)
+
+
 @pytest.mark.parametrize(
-    ("status", "start_in", "target"),
+    ("status", "start_in", "target", "live_at"),
     [
-        (Status.LIVE, None, Status.LIVE),
-        (Status.LIVE, timedelta(days=3), Status.SCHEDULED),
-        (Status.SCHEDULED, None, Status.LIVE),
-        (Status.SCHEDULED, timedelta(days=30), Status.SCHEDULED),
+        (Status.LIVE, None, Status.LIVE, T0),  # went live at T0, and that still counts
+        (Status.LIVE, timedelta(days=3), Status.SCHEDULED, T0),
+        (Status.SCHEDULED, None, Status.LIVE, APPROVED_AT),  # goes live with the new version
+        (Status.SCHEDULED, timedelta(days=30), Status.SCHEDULED, None),
     ],
 )
 def test_approved_version_replaces_the_live_one(
-    world: World, status: Status, start_in: timedelta | None, target: Status
+    world: World, status: Status, start_in: timedelta | None, target: Status, live_at: datetime | None
 ) -> None:
     c, draft = new_version(world, status, start=T0 + start_in if start_in else None)
     c = world.svc.request_approval(world.manager, c.id, c.revision)
@@ -97,11 +105,12 @@ def test_approved_version_replaces_the_live_one(
     world.clock.tick(hours=2)
     c = world.svc.approve(world.approver, c.id, c.revision, "Better copy")
     assert (c.status, c.version, c.live_version, c.draft_version, c.has_open_draft) == (target, 2, 2, None, False)
+    assert c.live_at == live_at
     assert c.spec.content.body == "New body"
     row = list_row(world, c.id)
     assert (row["open_draft"], row["draft_state"], row["version"]) == (False, None, 2)
     versions = world.svc.versions(world.admin, c.id)
-    assert versions["activated_at"].to_list() == [T0, T0 + timedelta(hours=2)]
+    assert versions["activated_at"].to_list() == [T0, APPROVED_AT]
     assert versions["activated_by"].to_list() == ["Ari Approver", "Ari Approver"]
     last = world.svc.audit_trail(world.admin, c.id)[-1]
     assert (last.action, last.from_status, last.to_status, last.version, last.detail) == (

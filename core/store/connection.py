@@ -35,7 +35,11 @@ class Store:
                 f"Cannot open the database {self.path}: {exc}. Only one process may use a DuckDB file "
                 "at a time; stop the other Herald process or point HERALD_DB at another file."
             ) from exc
-        self.migrate(migrations)
+        try:
+            self.migrate(migrations)
+        except BaseException:
+            self._connection.close()
+            raise
 
     @classmethod
     def shared(cls, path: str | Path) -> Store:

@@ -24,6 +24,10 @@ def insert_user(cur: Cursor, name: str, email: str, role: Role | None, at: datet
     return User(id=int(row[0]), name=name, email=email.lower(), role=role)
 
 
+def set_user_role(cur: Cursor, user_id: int, role: Role | None) -> None:
+    cur.execute("UPDATE users SET role = ? WHERE id = ?", [role.value if role else None, user_id])
+
+
 def users(cur: Cursor) -> list[User]:
     rows = cur.sql("SELECT id, name, email, role::VARCHAR AS role FROM users ORDER BY id").to_dicts()
     return [User.model_validate(r) for r in rows]
