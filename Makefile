@@ -36,8 +36,10 @@ run: seed
 	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.headless true \
 		--browser.gatherUsageStats false
 
+# DuckDB's bindings print "nanobind: leaked ..." at interpreter exit; it is teardown noise, not a
+# test result, so it is dropped to keep pytest's summary the last thing the run prints.
 test: setup-test
-	$(PY) -m pytest
+	@set -o pipefail; $(PY) -m pytest 2>&1 | grep -v -E '^(nanobind: |See https://nanobind| - leaked | - \.\.\. skipped)'
 
 bench: setup-test
 	$(PY) -m bench.bench_seed

@@ -49,25 +49,25 @@ CHANNEL_CONFIGS: tuple[dict[str, Any], ...] = (
 
 AUDIENCES: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("All subscribers", "Every profile that opted in to email.",
-     {"all": [{"attribute": "email_opt_in", "operator": "is_true"}]}),
+     {"match": "all", "rules": [{"attribute": "email_opt_in", "operator": "is_true"}]}),
     ("Loyalty gold & platinum", "Top loyalty tiers.",
-     {"all": [{"attribute": "loyalty_tier", "operator": "in", "value": ["gold", "platinum"]}]}),
+     {"match": "all", "rules": [{"attribute": "loyalty_tier", "operator": "in", "value": ["gold", "platinum"]}]}),
     ("North America", "Profiles in the US and Canada.",
-     {"all": [{"attribute": "country", "operator": "in", "value": ["US", "CA"]}]}),
+     {"match": "all", "rules": [{"attribute": "country", "operator": "in", "value": ["US", "CA"]}]}),
     ("Europe — DACH & France", "Germany, France and nearby.",
-     {"all": [{"attribute": "country", "operator": "in", "value": ["DE", "FR"]}]}),
+     {"match": "all", "rules": [{"attribute": "country", "operator": "in", "value": ["DE", "FR"]}]}),
     ("Lapsed buyers (180 days)", "Bought before, nothing in the last 180 days.",
-     {"all": [{"attribute": "last_purchase_at", "operator": "before_last_days", "value": 180}]}),
+     {"match": "all", "rules": [{"attribute": "last_purchase_at", "operator": "more_than_days_ago", "value": 180}]}),
     ("New sign-ups (30 days)", "Joined in the last 30 days.",
-     {"all": [{"attribute": "signup_at", "operator": "within_last_days", "value": 30}]}),
+     {"match": "all", "rules": [{"attribute": "signup_at", "operator": "within_last_days", "value": 30}]}),
     ("High value (LTV ≥ 1,000)", "Lifetime value of 1,000 or more.",
-     {"all": [{"attribute": "lifetime_value", "operator": "gte", "value": 1000}]}),
+     {"match": "all", "rules": [{"attribute": "lifetime_value", "operator": "gte", "value": 1000}]}),
     ("Young adults 18–24", "Ages 18 to 24.",
-     {"all": [{"attribute": "age", "operator": "between", "value": [18, 24]}]}),
+     {"match": "all", "rules": [{"attribute": "age", "operator": "between", "value": [18, 24]}]}),
     ("SMS opted-in", "Profiles that accept SMS.",
-     {"all": [{"attribute": "sms_opt_in", "operator": "is_true"}]}),
+     {"match": "all", "rules": [{"attribute": "sms_opt_in", "operator": "is_true"}]}),
     ("App users", "Profiles that accept push notifications.",
-     {"all": [{"attribute": "push_opt_in", "operator": "is_true"}]}),
+     {"match": "all", "rules": [{"attribute": "push_opt_in", "operator": "is_true"}]}),
 )
 
 _CONTENT: dict[Channel, dict[str, str]] = {
@@ -208,11 +208,11 @@ def _seed(store: Store, path: Path, profiles: int, anchor: datetime) -> SeedRepo
     users = _add_users(workspace)
     admin = users["ada"]
     configs = {c["name"]: workspace.add_channel_config(admin, c) for c in CHANNEL_CONFIGS}
+    workspace.replace_profiles(admin, generate_profiles(profiles, now=anchor))
     audiences = {
-        name: workspace.add_audience(users["mia"], Audience(name=name, description=text, definition=rule))
+        name: workspace.audiences.create_from_rule(users["mia"], name, text, rule)
         for name, text, rule in AUDIENCES
     }
-    workspace.replace_profiles(admin, generate_profiles(profiles, now=anchor))
 
     story = _Storyteller(workspace, clock, users, configs, audiences, anchor)
     last = [p for p in PLANS if p.story == "activating"]
@@ -223,6 +223,8 @@ def _seed(store: Store, path: Path, profiles: int, anchor: datetime) -> SeedRepo
     for plan in last:  # activation still in progress: after the scheduler's last pass
         story.play(plan)
     story.duplicate("Price error promo", days_ago=0.5)
+    clock.now = anchor
+    workspace.audiences.refresh(admin)  # sizes as of now, not as of when each audience was made
 
     counts = (
         workspace.campaigns.list_frame(admin).group_by("status").len().sort("status").rows()

@@ -118,6 +118,10 @@ class Action(StrEnum):
     DUPLICATE = "duplicate"
     ARCHIVE = "archive"
     DELETE = "delete"
+    MANAGE_AUDIENCES = "manage_audiences"
+    SUPPRESS = "suppress"
+    UNSUPPRESS = "unsuppress"
+    IMPORT_PROFILES = "import_profiles"
     MANAGE_CHANNELS = "manage_channels"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
@@ -142,6 +146,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.DUPLICATE: "duplicate",
     Action.ARCHIVE: "archive",
     Action.DELETE: "delete",
+    Action.MANAGE_AUDIENCES: "create audiences",
+    Action.SUPPRESS: "add to the suppression list",
+    Action.UNSUPPRESS: "remove from the suppression list",
+    Action.IMPORT_PROFILES: "import profiles",
     Action.MANAGE_CHANNELS: "manage channel configurations",
     Action.MANAGE_USERS: "manage users",
     Action.MANAGE_SETTINGS: "change workspace settings",

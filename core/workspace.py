@@ -11,13 +11,15 @@ from typing import Any
 import polars as pl
 
 from core import roles
+from core.audiences import Audiences
 from core.campaigns import Campaigns
 from core.clock import Clock, utc_now
 from core.enums import Action, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Audience, ChannelConfig, User, parse
+from core.models import ChannelConfig, User, parse
 from core.store import Store
 from core.store import profile_rows
+from core.store.audience_rows import bump_profiles_revision
 from core.store import workspace_rows as ws
 
 DEFAULT_DB = Path("data") / "herald.duckdb"
@@ -33,6 +35,7 @@ class Workspace:
         self.store = store
         self.clock = clock
         self.campaigns = Campaigns(store, clock)
+        self.audiences = Audiences(store, clock)
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
@@ -101,26 +104,15 @@ class Workspace:
                 raise NotFound(f"There is no channel configuration {config_id}.")
             ws.set_channel_config_enabled(cur, config_id, enabled, self.clock())
 
-    # ---- audiences ---------------------------------------------------------------------------
-
-    def audiences(self) -> list[Audience]:
-        return ws.audiences(self.store.cursor())
-
-    def add_audience(self, actor: User, audience: Audience | Mapping[str, Any]) -> Audience:
-        audience = audience if isinstance(audience, Audience) else parse(Audience, dict(audience))
-        with self.store.transaction() as cur:
-            user = self._require(cur, actor, Action.CREATE)
-            if any(a.name.lower() == audience.name.lower() for a in ws.audiences(cur)):
-                raise InvalidInput({"name": f"an audience named {audience.name!r} already exists"})
-            return ws.insert_audience(cur, audience, self.clock(), user.id)
-
     # ---- profiles -----------------------------------------------------------------------------
 
     def replace_profiles(self, actor: User, frame: pl.DataFrame) -> int:
         """Administrators replace the whole profile table in one transaction (all or nothing)."""
         with self.store.transaction() as cur:
-            self._require(cur, actor, Action.MANAGE_SETTINGS)
-            return profile_rows.replace_profiles(cur, frame)
+            self._require(cur, actor, Action.IMPORT_PROFILES)
+            count = profile_rows.replace_profiles(cur, frame)
+            bump_profiles_revision(cur)
+            return count
 
     def profile_count(self) -> int:
         return profile_rows.profile_count(self.store.cursor())

@@ -191,13 +191,13 @@ def _details(ws: Workspace, user: User, campaign_id: int) -> None:
         with versions_tab:
             st.dataframe(ws.campaigns.versions(user, campaign.id), hide_index=True)
         with setup_tab:
-            _setup(ws, campaign)
+            _setup(ws, user, campaign)
 
 
-def _setup(ws: Workspace, campaign: Campaign) -> None:
+def _setup(ws: Workspace, user: User, campaign: Campaign) -> None:
     spec = campaign.editable_spec if campaign.has_open_draft else campaign.spec
     configs = {c.id: c for c in ws.channel_configs()}
-    audiences = {a.id: a for a in ws.audiences()}
+    audiences = {a.id: a for a in ws.audiences.list(user)}
     config = configs.get(spec.channel_config_id) if spec.channel_config_id else None
     audience = audiences.get(spec.audience_id) if spec.audience_id else None
     schedule = spec.schedule

@@ -124,7 +124,7 @@ def build_world(now: datetime = T0) -> World:
             )
             for channel in Channel
         }
-        audience = rows.insert_audience(cur, Audience(name="All subscribers", size=1000), now, manager.id)
+        audience = rows.insert_audience(cur, Audience(name="All subscribers", size=1000, definition={"match": "all", "rules": [{"attribute": "email_opt_in", "operator": "is_true"}]}), now, manager.id)
     return World(store, clock, ws, ws.campaigns, admin, viewer, manager, approver, requester, nobody, configs, audience)
 
 
@@ -226,4 +226,5 @@ def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:
 
 def set_role(store: Store, user: User, role: Role | None) -> None:
     """Change a user's role behind the service's back, as another session (or an admin) would."""
-    store.cursor().execute("UPDATE users SET role = ? WHERE id = ?", [role.value if role else None, user.id])
+    with store.transaction() as cur:
+        cur.execute("UPDATE users SET role = ? WHERE id = ?", [role.value if role else None, user.id])

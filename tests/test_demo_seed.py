@@ -70,7 +70,10 @@ def test_enough_campaigns_in_every_status(twins: Twins) -> None:
 
 def test_audiences_users_and_channel_configurations(twins: Twins) -> None:
     ws = twins.a.ws
-    assert len(ws.audiences()) >= 8
+    admin = next(u for u in ws.users() if u.role is not None and u.role.value == "administrator")
+    audiences = ws.audiences.list(admin)
+    assert len(audiences) >= 8
+    assert all(a.size and a.size > 0 and a.computed_at is not None for a in audiences)
     assert {u.role for u in ws.users()} == set(Role)
     assert {c.channel for c in ws.channel_configs()} == set(Channel)
     assert ws.profile_count() == PROFILES

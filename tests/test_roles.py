@@ -15,7 +15,10 @@ from core.models import User
 from factories import World, dump, make, set_role, spec, world  # noqa: F401  (world is a fixture)
 
 A = Action
-MANAGER_MAY = {A.VIEW, A.CREATE, A.EDIT, A.MODIFY, A.DISCARD_DRAFT, A.REQUEST_APPROVAL, A.CANCEL_REVIEW, A.DUPLICATE}
+MANAGER_MAY = {
+    A.VIEW, A.CREATE, A.EDIT, A.MODIFY, A.DISCARD_DRAFT, A.REQUEST_APPROVAL, A.CANCEL_REVIEW, A.DUPLICATE,
+    A.MANAGE_AUDIENCES, A.SUPPRESS,
+}
 ROLE_MAY: dict[Role, set[Action]] = {
     Role.VIEWER: {A.VIEW},
     Role.MANAGER: MANAGER_MAY,
@@ -138,10 +141,28 @@ WORKSPACE_ATTEMPTS: dict[str, tuple[Action, Callable[[World], Attempt]]] = {
     ),
     "set_approval_required": (A.MANAGE_SETTINGS, lambda w: lambda u: w.ws.set_approval_required(u, False)),
     "add_user": (A.MANAGE_USERS, lambda w: lambda u: w.ws.add_user(u, "Nina New", "nina@herald.example", Role.VIEWER)),
-    "add_audience": (A.CREATE, lambda w: lambda u: w.ws.add_audience(u, {"name": "VIPs"})),
+    "create_audience": (
+        A.MANAGE_AUDIENCES,
+        lambda w: lambda u: w.ws.audiences.create_from_rule(
+            u, "VIPs", "", {"match": "all", "rules": [{"attribute": "loyalty_tier", "operator": "equals", "value": "gold"}]}
+        ),
+    ),
+    "suppress": (A.SUPPRESS, lambda w: lambda u: w.ws.audiences.suppress(u, "email", ["x@herald.example"], "asked")),
+    "unsuppress": (A.UNSUPPRESS, lambda w: _suppressed_then(w, lambda u: w.ws.audiences.unsuppress(u, "email", "y@herald.example"))),
+    "import_profiles": (
+        A.IMPORT_PROFILES,
+        lambda w: lambda u: w.ws.audiences.import_profiles(u, b"profile_id,email\n1,a@herald.example\n", "p.csv"),
+    ),
 }
+WORKSPACE_ONLY = {A.MANAGE_AUDIENCES, A.SUPPRESS, A.UNSUPPRESS, A.IMPORT_PROFILES}
 
-CAMPAIGN_ACTIONS = [a for a in Action if not a.value.startswith("manage_")]
+
+def _suppressed_then(w: World, attempt: Attempt) -> Attempt:
+    w.ws.audiences.suppress(w.admin, "email", ["y@herald.example"], "spam complaint")
+    return attempt
+
+
+CAMPAIGN_ACTIONS = [a for a in Action if not a.value.startswith("manage_") and a not in WORKSPACE_ONLY]
 ATTEMPTS: list[tuple[str, Action, Callable[[World], Attempt]]] = [
     (a.value, a, lambda w, a=a: _campaign_attempt(w, a)) for a in CAMPAIGN_ACTIONS
 ] + [(name, action, setup) for name, (action, setup) in WORKSPACE_ATTEMPTS.items()]

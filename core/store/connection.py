@@ -7,9 +7,10 @@ Streamlit serves sessions from several threads; so every call takes its own curs
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -17,6 +18,7 @@ from core.clock import utc_now
 from core.errors import HeraldError, StaleRevision
 from core.store.migrations import MIGRATIONS, Migration
 
+T = TypeVar("T")
 _OPEN: dict[str, Store] = {}
 _OPEN_LOCK = threading.Lock()
 
@@ -26,6 +28,8 @@ class Store:
 
     def __init__(self, path: str | Path, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         self.path = str(path)
+        self.commits = 0  # committed write transactions in this process: what memo() keys on
+        self._memo: dict[str, tuple[int, Any]] = {}
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -61,6 +65,7 @@ class Store:
         try:
             yield cur
             cur.commit()
+            self.commits += 1
         except duckdb.TransactionException as exc:
             _rollback(cur)
             raise StaleRevision(
@@ -71,6 +76,20 @@ class Store:
             raise
         finally:
             cur.close()
+
+    def memo(self, key: str, load: Callable[[], T]) -> T:
+        """`load()` again only after a write committed in this process.
+
+        Sound because DuckDB lets one process open the file: every write goes through this Store.
+        Hot read paths (audience estimates) use it to skip a query per call.
+        """
+        seen = self._memo.get(key)
+        if seen is not None and seen[0] == self.commits:
+            return seen[1]
+        commits = self.commits
+        value = load()
+        self._memo[key] = (commits, value)
+        return value
 
     def close(self) -> None:
         with _OPEN_LOCK:

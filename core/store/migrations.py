@@ -155,4 +155,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        3,
+        "suppression list, uploaded audience members, audience reach",
+        """
+        CREATE TYPE suppression_kind AS ENUM ('profile', 'email', 'phone');
+        CREATE TABLE suppressions (
+            kind suppression_kind NOT NULL,
+            value VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            added_at TIMESTAMP NOT NULL,
+            added_by INTEGER,
+            PRIMARY KEY (kind, value)
+        );
+        CREATE TABLE audience_members (
+            audience_id INTEGER NOT NULL,
+            profile_id BIGINT NOT NULL,
+            PRIMARY KEY (audience_id, profile_id)
+        );
+        ALTER TABLE audiences ADD COLUMN reach JSON;
+        INSERT INTO settings VALUES ('profiles_revision', '0');
+        """,
+    ),
 )
