@@ -43,6 +43,7 @@ test: setup-test
 
 bench: setup-test
 	$(PY) -m bench.bench_seed
+	$(PY) -m bench.bench_audience
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

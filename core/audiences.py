@@ -11,7 +11,6 @@ import io
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -21,7 +20,7 @@ from core.clock import Clock, utc_now
 from core.enums import Action, Channel
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Audience, Strict, User, parse
-from core.profile_import import BOOLEAN_COLUMNS, read_profile_file, validate_profiles
+from core.profile_import import BOOLEAN_COLUMNS, ENUM_VALUES, read_profile_file, validate_profiles
 from core.segments import Group, to_polars
 from core.store import Store
 from core.store import audience_rows as rows
@@ -103,7 +102,8 @@ class Audiences:
             return cache.frame
         with cache.lock:
             if cache.revision != revision or cache.frame is None:
-                cache.frame = _with_suppressions(rows.profiles_frame(cur), rows.suppressions_frame(cur))
+                frame = rows.profiles_frame(cur, ENUM_VALUES)
+                cache.frame = _with_suppressions(frame, rows.suppressions_frame(cur))
                 cache.revision = revision
             return cache.frame
 

@@ -84,7 +84,7 @@ class Campaigns:
             _check_references(cur, spec, None)
             campaign_id = rows.insert_campaign(cur, status=Status.DRAFT, at=now, by=user.id, duplicated_from=None)
             rows.insert_version(cur, campaign_id, 1, spec, now, user.id)
-            _audit(cur, campaign_id, 1, now, user.id, "create", None, Status.DRAFT)
+            rows.add_audit(cur, campaign_id, 1, now, user.id, "create", None, Status.DRAFT)
             return _fetch(cur, campaign_id)
 
     def edit(
@@ -192,7 +192,7 @@ class Campaigns:
     def delete(self, actor: User, campaign_id: int, revision: int) -> None:
         def change(cur: Cursor, user: User, campaign: Campaign, now: datetime) -> None:
             rows.delete_campaign(cur, campaign.id)
-            _audit(cur, campaign.id, campaign.version, now, user.id, "delete", campaign.status, None, campaign.name)
+            rows.add_audit(cur, campaign.id, campaign.version, now, user.id, "delete", campaign.status, None, campaign.name)
 
         self._act(actor, campaign_id, revision, Action.DELETE, change, refetch=False)
 
@@ -205,7 +205,7 @@ class Campaigns:
             spec = source.spec.model_copy(update={"name": _copy_name(cur, source.spec.name)})
             new_id = rows.insert_campaign(cur, status=Status.DRAFT, at=now, by=user.id, duplicated_from=source.id)
             rows.insert_version(cur, new_id, 1, spec, now, user.id)
-            _audit(cur, new_id, 1, now, user.id, "duplicate", None, Status.DRAFT, f"copy of #{source.id} {source.name}")
+            rows.add_audit(cur, new_id, 1, now, user.id, "duplicate", None, Status.DRAFT, f"copy of #{source.id} {source.name}")
             return _fetch(cur, new_id)
 
     # ---- the scheduler ---------------------------------------------------------------------------
@@ -306,7 +306,7 @@ class Campaigns:
             **fields,
         )
         audit_version = version or (campaign.draft_version if audit_action in _DRAFT_ACTIONS else campaign.version)
-        _audit(cur, campaign.id, audit_version, now, actor_id, audit_action, campaign.status, after.status, detail)
+        rows.add_audit(cur, campaign.id, audit_version, now, actor_id, audit_action, campaign.status, after.status, detail)
 
     def _activate(
         self, cur: Cursor, user: User, campaign: Campaign, now: datetime, how: str, detail: str | None, defer: bool
@@ -390,30 +390,6 @@ def _stale(cur: Cursor, campaign: Campaign, revision: int) -> StaleRevision:
         f"{campaign.name!r} was changed by {who.name if who else 'the scheduler'} at "
         f"{campaign.updated_at:%Y-%m-%d %H:%M} UTC after you opened it (revision {campaign.revision}, "
         f"yours was {revision}). Nothing was saved: reload it and try again."
-    )
-
-
-def _audit(
-    cur: Cursor,
-    campaign_id: int,
-    version: int | None,
-    at: datetime,
-    actor_id: int | None,
-    action: str,
-    from_status: Status | None,
-    to_status: Status | None,
-    detail: str | None = None,
-) -> None:
-    rows.add_audit(
-        cur,
-        campaign_id=campaign_id,
-        version=version,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        detail=detail,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import utc_now
-from core.enums import CampaignType, Channel, Purpose, Recurrence, Role, Status
+from core.enums import CampaignType, Channel, Purpose, Recurrence, Role
 from core.errors import HeraldError
 from core.models import Audience, Campaign, ChannelConfig, User
 from core.profiles import generate_profiles

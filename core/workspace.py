@@ -17,10 +17,9 @@ from core.clock import Clock, utc_now
 from core.enums import Action, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import ChannelConfig, User, parse
-from core.store import Store
-from core.store import profile_rows
-from core.store.audience_rows import bump_profiles_revision
+from core.store import Store, profile_rows
 from core.store import workspace_rows as ws
+from core.store.audience_rows import bump_profiles_revision
 
 DEFAULT_DB = Path("data") / "herald.duckdb"
 

@@ -230,7 +230,7 @@ def _action_buttons(ws: Workspace, user: User, campaign: Campaign) -> None:
             if action in _CONFIRM:
                 _confirm(ws, user, campaign, action)
             else:
-                _run(lambda: _perform(ws, user, campaign, action, None), f"{action.label.capitalize()}: done.")
+                _run(lambda action=action: _perform(ws, user, campaign, action, None), f"{action.label.capitalize()}: done.")
 
 
 @st.dialog("Please confirm")

@@ -14,13 +14,13 @@ from core.store.connection import first
 from core.store.workspace_rows import put_setting, setting
 
 Cursor = duckdb.DuckDBPyConnection
-ENUM_COLUMNS = ("country", "language", "gender", "loyalty_tier")
 
 
-def profiles_frame(cur: Cursor) -> pl.DataFrame:
-    """The whole profile table as Polars, ENUM columns as text, ordered by profile_id."""
-    casts = ", ".join(f"{c}::VARCHAR AS {c}" for c in ENUM_COLUMNS)
-    return cur.sql(f"SELECT * REPLACE ({casts}) FROM profiles ORDER BY profile_id").pl()
+def profiles_frame(cur: Cursor, enums: dict[str, tuple[str, ...]]) -> pl.DataFrame:
+    """The whole profile table as Polars, ordered by profile_id; `enums` columns as pl.Enum."""
+    casts = ", ".join(f"{c}::VARCHAR AS {c}" for c in enums)
+    frame = cur.sql(f"SELECT * REPLACE ({casts}) FROM profiles ORDER BY profile_id").pl()
+    return frame.with_columns(pl.col(c).cast(pl.Enum(values)) for c, values in enums.items())
 
 
 def profiles_revision(cur: Cursor) -> int:

@@ -10,10 +10,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from core.store.connection import first
 from core.enums import Status
 from core.errors import StaleRevision
 from core.models import AuditEntry, Campaign, CampaignSpec
+from core.store.connection import first
 
 Cursor = duckdb.DuckDBPyConnection
 
@@ -199,7 +199,6 @@ def names_like(cur: Cursor, prefix: str) -> set[str]:
 
 def add_audit(
     cur: Cursor,
-    *,
     campaign_id: int,
     version: int | None,
     at: datetime,

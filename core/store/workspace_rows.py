@@ -8,9 +8,9 @@ from typing import Any
 
 import duckdb
 
-from core.store.connection import first
 from core.enums import Role
 from core.models import Audience, ChannelConfig, User
+from core.store.connection import first
 
 Cursor = duckdb.DuckDBPyConnection
 
