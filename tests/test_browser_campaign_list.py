@@ -59,11 +59,18 @@ def test_selecting_a_row_shows_details_history_and_actions(page: Page, app_url: 
     page.keyboard.press("Enter")
     _pill(page, Status.IN_REVIEW).click()
     expect(page.get_by_text("Showing 1 of")).to_be_visible()
-    canvas = page.locator('[data-testid="data-grid-canvas"]')
-    box = canvas.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
-    expect(page.get_by_role("tab", name="History")).to_be_visible()
+    expect(page.locator('[data-testid="glide-cell-1-0"]')).to_have_text("Holiday gift guide")
+    history = page.get_by_role("tab", name="History")
+    for _ in range(3):  # the grid may still be settling after the filter's rerun
+        box = page.locator('[data-testid="data-grid-canvas"]').bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row's selection box
+        try:
+            expect(history).to_be_visible(timeout=4_000)
+            break
+        except AssertionError:
+            continue
+    expect(history).to_be_visible()
     expect(page.locator("strong", has_text="In review")).to_be_visible()
     # Mia is a Manager: she may cancel the review she requested, never approve it.
     expect(page.get_by_role("button", name="Cancel review")).to_be_visible()

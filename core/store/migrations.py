@@ -177,4 +177,42 @@ MIGRATIONS: tuple[Migration, ...] = (
         INSERT INTO settings VALUES ('profiles_revision', '0');
         """,
     ),
+    Migration(
+        4,
+        "runs and delivery events",
+        """
+        CREATE TYPE run_status AS ENUM ('pending', 'running', 'finished', 'failed');
+        CREATE TYPE delivery_event AS ENUM (
+            'excluded', 'sent', 'error', 'delivered', 'bounced', 'opened', 'clicked', 'unsubscribed', 'complained'
+        );
+        CREATE TYPE bounce_kind AS ENUM ('hard', 'soft');
+        CREATE SEQUENCE run_ids START 1;
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY DEFAULT nextval('run_ids'),
+            campaign_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            channel channel NOT NULL,
+            due_at TIMESTAMP NOT NULL,
+            status run_status NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            started_at TIMESTAMP,
+            finished_at TIMESTAMP,
+            total BIGINT,
+            processed BIGINT NOT NULL DEFAULT 0,
+            failure_reason VARCHAR,
+            UNIQUE (campaign_id, due_at)
+        );
+        CREATE TABLE delivery_events (
+            run_id INTEGER NOT NULL,
+            campaign_id INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            profile_id BIGINT NOT NULL,
+            channel channel NOT NULL,
+            event delivery_event NOT NULL,
+            bounce bounce_kind,
+            reason VARCHAR,
+            occurred_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 )
