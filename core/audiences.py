@@ -137,14 +137,14 @@ class Audiences:
     def reach(self, actor: User, selection: Group | Mapping[str, Any] | int) -> list[ChannelReach]:
         """Per channel: size → excluded by reason → reachable, for a rule or a saved audience id."""
         self._authorise(actor, Action.VIEW)
-        return channel_reach(self.profiles(), self._mask(selection))
+        return channel_reach(self.profiles(), self.mask(selection))
 
     def overlap(self, actor: User, audience_ids: list[int]) -> pl.DataFrame:
         """Pairwise shared profiles: audience, other, shared, share of the audience (%)."""
         self._authorise(actor, Action.VIEW)
         audiences = [self._audience(i) for i in audience_ids]
         frame = self.profiles()
-        masks = frame.select(self._mask(a.id or 0).alias(f"a{i}") for i, a in enumerate(audiences))
+        masks = frame.select(self.mask(a.id or 0).alias(f"a{i}") for i, a in enumerate(audiences))
         pairs = masks.select(
             (pl.col(f"a{i}") & pl.col(f"a{j}")).sum().alias(f"{i}_{j}")
             for i in range(len(audiences))
@@ -183,7 +183,7 @@ class Audiences:
             _check_name(cur, audience.name)
             saved = ws.insert_audience(cur, audience, self.clock(), user.id)
             assert saved.id is not None
-            self._save_size(cur, saved.id, self._mask(rule))
+            self._save_size(cur, saved.id, self.mask(rule))
         return self._audience(saved.id)
 
     def create_from_upload(
@@ -216,7 +216,7 @@ class Audiences:
             targets = ws.audiences(cur) if audience_ids is None else [self._audience(i) for i in audience_ids]
             for audience in targets:
                 assert audience.id is not None
-                self._save_size(cur, audience.id, self._mask(audience.id))
+                self._save_size(cur, audience.id, self.mask(audience.id))
         return self.list(actor)
 
     def import_profiles(self, actor: User, data: bytes, filename: str) -> ImportReport:
@@ -272,7 +272,8 @@ class Audiences:
             raise NotFound(f"There is no audience {audience_id}.")
         return audience
 
-    def _mask(self, selection: Group | Mapping[str, Any] | int) -> pl.Expr:
+    def mask(self, selection: Group | Mapping[str, Any] | int) -> pl.Expr:
+        """Who a rule or a saved audience selects, as an expression over profiles()."""
         if not isinstance(selection, int):
             return to_polars(_rule(selection), self.clock())
         audience = self._audience(selection)
@@ -286,14 +287,36 @@ class Audiences:
         rows.save_size(cur, audience_id, size, [r.model_dump(mode="json") for r in reach], self.clock())
 
 
+def _lacks(channel: Channel) -> tuple[pl.Expr, pl.Expr]:
+    """(no address, no consent) for `channel`, as expressions over the profile frame."""
+    address, consent = CHANNEL_NEEDS[channel]
+    no_address = pl.col(address).is_null() if address else pl.lit(False)
+    no_consent = ~pl.col(consent).fill_null(False) if consent else pl.lit(False)
+    return no_address, no_consent
+
+
+def exclusion_reason(channel: Channel) -> pl.Expr:
+    """Why a profile cannot get `channel` (first reason in EXCLUSION_REASONS order), else null.
+
+    Runs use this per recipient; channel_reach counts the very same conditions.
+    """
+    no_address, no_consent = _lacks(channel)
+    return (
+        pl.when(pl.col("suppressed")).then(pl.lit("suppressed"))
+        .when(no_address).then(pl.lit("no_address"))
+        .when(no_consent).then(pl.lit("no_consent"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+        .alias("reason")
+    )
+
+
 def channel_reach(profiles: pl.DataFrame, mask: pl.Expr) -> list[ChannelReach]:
     """One pass over the profiles for every channel's exclusion funnel (reasons in order)."""
     inside = mask.fill_null(False)
     suppressed = pl.col("suppressed")
     exprs: list[pl.Expr] = [inside.sum().alias("size"), (inside & suppressed).sum().alias("suppressed")]
-    for channel, (address, consent) in CHANNEL_NEEDS.items():
-        no_address = pl.col(address).is_null() if address else pl.lit(False)
-        no_consent = ~pl.col(consent) if consent else pl.lit(False)
+    for channel in CHANNEL_NEEDS:
+        no_address, no_consent = _lacks(channel)
         live = inside & ~suppressed
         exprs += [
             (live & no_address).sum().alias(f"{channel.value}:no_address"),

@@ -13,6 +13,7 @@ import polars as pl
 from core import roles
 from core.audiences import Audiences
 from core.campaigns import Campaigns
+from core.delivery import Delivery
 from core.clock import Clock, utc_now
 from core.enums import Action, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -35,6 +36,7 @@ class Workspace:
         self.clock = clock
         self.campaigns = Campaigns(store, clock)
         self.audiences = Audiences(store, clock)
+        self.delivery = Delivery(store, self.audiences, clock)
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:

@@ -147,6 +147,14 @@ def _fetch_where(cur: Cursor, where: str, params: list[Any]) -> list[Campaign]:
     return [_campaign(row, specs) for row in heads]
 
 
+def version_spec(cur: Cursor, campaign_id: int, version: int) -> CampaignSpec | None:
+    rows = cur.sql(
+        f"SELECT {_VERSION_COLUMNS} FROM campaign_versions WHERE campaign_id = ? AND version = ?",
+        params=[campaign_id, version],
+    ).to_dicts()
+    return _spec(rows[0]) if rows else None
+
+
 def _prefixed(prefix: str) -> str:
     return ", ".join(prefix + col.strip() for col in _VERSION_COLUMNS.split(","))
 

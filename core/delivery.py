@@ -1,0 +1,242 @@
+"""Runs: from a due slot to every recipient's outcome, recorded as delivery events.
+
+The pipeline, in order: resolve the audience at run time → exclusions (suppressed, no address,
+no consent, frequency cap) → render → hand to the provider at the channel's throttle rate →
+record events. Each batch's events and the run's progress commit together, and a resumed run
+skips every recipient that already has its disposition, so an interrupted run never sends twice
+and loses no event.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from core import sandbox, templates
+from core.audiences import Audiences, exclusion_reason
+from core.clock import Clock, utc_now
+from core.enums import CampaignType, Channel, Provider, Recurrence, Status
+from core.errors import HeraldError, NotFound
+from core.models import Campaign, CampaignSpec, ChannelConfig, to_utc
+from core.store import Store
+from core.store import campaign_rows as campaign_rows
+from core.store import delivery_rows as rows
+from core.store import workspace_rows as ws
+
+BATCH = 250_000
+RECIPIENT_COLUMNS = ("profile_id", "loyalty_tier", "country")
+
+
+@dataclass(frozen=True)
+class FrequencyCap:
+    """At most `messages` per profile per `days` on one channel, across campaigns."""
+
+    messages: int
+    days: int
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    run_id: int
+    status: str
+    total: int | None
+    processed: int
+    per_second: int
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Time left at the throttle rate: what a real provider hand-off would take."""
+        if self.total is None:
+            return None
+        return max(0, self.total - self.processed) / max(1, self.per_second)
+
+
+class Delivery:
+    def __init__(self, store: Store, audiences: Audiences, clock: Clock = utc_now) -> None:
+        self.store = store
+        self.audiences = audiences
+        self.clock = clock
+
+    # ---- scheduling -------------------------------------------------------------------------
+
+    def create_due_runs(self, now: datetime | None = None) -> list[int]:
+        """A run for the latest due slot of every Live scheduled campaign (missed older slots roll on)."""
+        now = now or self.clock()
+        created = []
+        for campaign in campaign_rows.fetch_campaigns_with_status(self.store.cursor(), (Status.LIVE,)):
+            slot = latest_slot(campaign, now)
+            if slot is None:
+                continue
+            with self.store.transaction() as cur:
+                run_id = rows.insert_run(cur, campaign.id, campaign.version, campaign.spec.channel.value, slot, now)
+            if run_id is not None:
+                created.append(run_id)
+        return created
+
+    # ---- running ----------------------------------------------------------------------------
+
+    def execute(self, run_id: int, batch_size: int = BATCH, stop_after_batches: int | None = None) -> RunProgress:
+        """Send the run (or what is left of it). `stop_after_batches` simulates an interruption."""
+        cur = self.store.cursor()
+        run = rows.run(cur, run_id)
+        if run is None:
+            raise NotFound(f"There is no run {run_id}.")
+        if run["status"] in ("finished", "failed"):
+            return self.progress(run_id)
+        spec = campaign_rows.version_spec(cur, run["campaign_id"], run["version"])
+        config = ws.channel_config(cur, spec.channel_config_id) if spec and spec.channel_config_id else None
+        try:
+            if spec is None or config is None:
+                raise HeraldError("the campaign version or its channel configuration no longer exists")
+            self._send(run, spec, config, batch_size, stop_after_batches)
+        except HeraldError as exc:
+            with self.store.transaction() as tx:
+                rows.update_run(tx, run_id, status="failed", failure_reason=str(exc), finished_at=self.clock())
+        return self.progress(run_id)
+
+    def progress(self, run_id: int) -> RunProgress:
+        cur = self.store.cursor()
+        run = rows.run(cur, run_id)
+        if run is None:
+            raise NotFound(f"There is no run {run_id}.")
+        spec = campaign_rows.version_spec(cur, run["campaign_id"], run["version"])
+        config = ws.channel_config(cur, spec.channel_config_id) if spec and spec.channel_config_id else None
+        return RunProgress(
+            run_id=run_id,
+            status=run["status"],
+            total=run["total"],
+            processed=run["processed"],
+            per_second=config.throttle_per_second if config else 1,
+            started_at=run["started_at"],
+            finished_at=run["finished_at"],
+        )
+
+    def _send(
+        self, run: dict[str, Any], spec: CampaignSpec, config: ChannelConfig, batch_size: int, stop: int | None
+    ) -> None:
+        run_id, channel = int(run["id"]), Channel(run["channel"])
+        started = run["started_at"] or max(run["due_at"], self.clock())
+        recipients = self._recipients(run_id, spec, channel, started)
+        done = rows.disposed_ids(self.store.cursor(), run_id)
+        todo = recipients.filter(~pl.col("profile_id").is_in(done.implode()))
+        with self.store.transaction() as cur:
+            rows.update_run(cur, run_id, status="running", started_at=started, total=recipients.height)
+        processed = done.len()
+        content = spec.content
+        for index, batch in enumerate(todo.iter_slices(batch_size)):
+            if stop is not None and index >= stop:
+                return
+            events = [_excluded(batch.filter(pl.col("reason").is_not_null()), started)]
+            outgoing = batch.filter(pl.col("reason").is_null())
+            if outgoing.height and content is not None:
+                templates.render(content.body, outgoing)  # every message is rendered, as a provider needs it
+                if content.subject:
+                    templates.render(content.subject, outgoing)
+                offset = timedelta(seconds=processed / config.throttle_per_second)
+                sent_at = sandbox.send_times(started + offset, outgoing.height, config.throttle_per_second)
+                events.append(self._provider(config).simulate(outgoing, run_id, channel, spec.purpose, sent_at))
+            frame = pl.concat(events).with_columns(
+                pl.lit(run_id, pl.Int32).alias("run_id"),
+                pl.lit(run["campaign_id"], pl.Int32).alias("campaign_id"),
+                pl.lit(run["version"], pl.Int32).alias("version"),
+                pl.lit(channel.value).alias("channel"),
+            )
+            processed += batch.height
+            with self.store.transaction() as cur:
+                rows.insert_events(cur, frame)
+                rows.update_run(cur, run_id, processed=processed)
+        finished = started + timedelta(seconds=recipients.height / config.throttle_per_second)
+        with self.store.transaction() as cur:
+            rows.update_run(cur, run_id, status="finished", finished_at=finished, processed=processed)
+
+    def _recipients(self, run_id: int, spec: CampaignSpec, channel: Channel, at: datetime) -> pl.DataFrame:
+        """Everyone the audience selects now, with the reason they are excluded (null: send)."""
+        if spec.audience_id is None:
+            raise HeraldError("the campaign has no audience")
+        profiles = self.audiences.profiles()
+        needed = set(RECIPIENT_COLUMNS)
+        if spec.content:
+            needed |= templates.profile_attributes(spec.content.body)
+            needed |= templates.profile_attributes(spec.content.subject or "")
+        selected = profiles.filter(self.audiences.mask(spec.audience_id)).select(
+            *sorted(needed), exclusion_reason(channel)
+        )
+        cap = frequency_cap(self.store, channel)
+        if cap is not None:
+            recent = rows.recent_sends(self.store.cursor(), channel.value, at - timedelta(days=cap.days), run_id)
+            over = recent.filter(pl.col("sends") >= cap.messages).get_column("profile_id")
+            selected = selected.with_columns(
+                pl.when(pl.col("reason").is_null() & pl.col("profile_id").is_in(over.implode()))
+                .then(pl.lit("frequency_cap"))
+                .otherwise(pl.col("reason"))
+                .alias("reason")
+            )
+        return selected.sort("profile_id")
+
+    def _provider(self, config: ChannelConfig) -> Any:
+        if config.provider is Provider.SANDBOX:
+            return sandbox
+        raise HeraldError(f"the {config.provider.value} provider is not available in this version of Herald")
+
+
+def _excluded(batch: pl.DataFrame, at: datetime) -> pl.DataFrame:
+    return batch.select(
+        "profile_id",
+        pl.lit("excluded").alias("event"),
+        pl.lit(None, pl.String).alias("bounce"),
+        pl.col("reason"),
+        pl.lit(at).cast(pl.Datetime("us")).alias("occurred_at"),
+    )
+
+
+def frequency_cap(store: Store, channel: Channel) -> FrequencyCap | None:
+    caps = ws.setting(store.cursor(), "frequency_caps", {}) or {}
+    cap = caps.get(channel.value)
+    return FrequencyCap(int(cap["messages"]), int(cap["days"])) if cap else None
+
+
+def latest_slot(campaign: Campaign, now: datetime) -> datetime | None:
+    """The most recent send time due by `now` (UTC), per the campaign's schedule, or None."""
+    spec, schedule = campaign.spec, campaign.spec.schedule
+    if spec.type is not CampaignType.SCHEDULED or campaign.live_at is None or campaign.live_at > now:
+        return None
+    if schedule is None or not schedule.recurring:
+        return campaign.live_at
+    start = schedule.starts_at or _wall(campaign.live_at, schedule.timezone)
+    end = schedule.end_utc()
+    last: datetime | None = None
+    for wall in _walls(start, schedule.recurrence):
+        moment = to_utc(wall, schedule.timezone)
+        assert moment is not None
+        if moment > now or (end is not None and moment > end):
+            break
+        if moment >= campaign.live_at - timedelta(minutes=1):
+            last = moment
+    return last
+
+
+def _wall(utc: datetime, timezone: str) -> datetime:
+    return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def _walls(start: datetime, recurrence: Recurrence):  # type: ignore[no-untyped-def]
+    """Wall-clock slots from `start`: daily, weekly, or monthly on the same day (clamped)."""
+    n = 0
+    while True:
+        if recurrence is Recurrence.DAILY:
+            yield start + timedelta(days=n)
+        elif recurrence is Recurrence.WEEKLY:
+            yield start + timedelta(weeks=n)
+        else:
+            month = start.month - 1 + n
+            year, month = start.year + month // 12, month % 12 + 1
+            day = min(start.day, calendar.monthrange(year, month)[1])
+            yield start.replace(year=year, month=month, day=day)
+        n += 1

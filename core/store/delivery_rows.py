@@ -1,0 +1,89 @@
+"""SQL for runs and delivery events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from core.store.connection import first
+
+Cursor = duckdb.DuckDBPyConnection
+EVENT_COLUMNS = ("run_id", "campaign_id", "version", "profile_id", "channel", "event", "bounce", "reason", "occurred_at")
+
+
+def insert_run(cur: Cursor, campaign_id: int, version: int, channel: str, due_at: datetime, at: datetime) -> int | None:
+    """A run for (campaign, due_at), or None if one exists: two schedulers never create it twice."""
+    row = first(
+        cur.execute(
+            """INSERT INTO runs (campaign_id, version, channel, due_at, status, created_at)
+               VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (campaign_id, due_at) DO NOTHING RETURNING id""",
+            [campaign_id, version, channel, due_at, at],
+        ).fetchall()
+    )
+    return int(row[0]) if row else None
+
+
+def run(cur: Cursor, run_id: int) -> dict[str, Any] | None:
+    rows = cur.sql(
+        "SELECT *, status::VARCHAR AS status, channel::VARCHAR AS channel FROM runs WHERE id = ?", params=[run_id]
+    ).to_dicts()
+    return rows[0] if rows else None
+
+
+def runs_frame(cur: Cursor, campaign_id: int | None = None) -> pl.DataFrame:
+    where = "WHERE campaign_id = ?" if campaign_id is not None else ""
+    return cur.sql(
+        f"SELECT *, status::VARCHAR AS status, channel::VARCHAR AS channel FROM runs {where} ORDER BY due_at, id",
+        params=[campaign_id] if campaign_id is not None else None,
+    ).pl()
+
+
+def pending_run_ids(cur: Cursor) -> list[int]:
+    rows = cur.execute("SELECT id FROM runs WHERE status IN ('pending', 'running') ORDER BY due_at, id").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def update_run(cur: Cursor, run_id: int, **fields: Any) -> None:
+    assignments = ", ".join(f"{name} = ?" for name in fields)
+    cur.execute(f"UPDATE runs SET {assignments} WHERE id = ?", [*fields.values(), run_id])
+
+
+def disposed_ids(cur: Cursor, run_id: int) -> pl.Series:
+    """Recipients of the run that already have their one disposition event (excluded/sent/error)."""
+    return (
+        cur.sql(
+            "SELECT profile_id FROM delivery_events WHERE run_id = ? AND event IN ('excluded', 'sent', 'error')",
+            params=[run_id],
+        )
+        .pl()
+        .get_column("profile_id")
+    )
+
+
+def recent_sends(cur: Cursor, channel: str, since: datetime, exclude_run: int) -> pl.DataFrame:
+    """Messages each profile was sent on `channel` since `since`, across campaigns (frequency cap)."""
+    return cur.sql(
+        """SELECT profile_id, count(*) AS sends FROM delivery_events
+           WHERE channel = ? AND event = 'sent' AND occurred_at >= ? AND run_id <> ? GROUP BY profile_id""",
+        params=[channel, since, exclude_run],
+    ).pl()
+
+
+def insert_events(cur: Cursor, events: pl.DataFrame) -> None:
+    cur.register("incoming_events", events.select(EVENT_COLUMNS))
+    try:
+        cur.execute(f"INSERT INTO delivery_events ({', '.join(EVENT_COLUMNS)}) SELECT * FROM incoming_events")
+    finally:
+        cur.unregister("incoming_events")
+
+
+def events_frame(cur: Cursor, campaign_id: int | None = None) -> pl.DataFrame:
+    where = "WHERE campaign_id = ?" if campaign_id is not None else ""
+    return cur.sql(
+        f"""SELECT run_id, campaign_id, version, profile_id, channel::VARCHAR AS channel, event::VARCHAR AS event,
+                   bounce::VARCHAR AS bounce, reason, occurred_at FROM delivery_events {where}""",
+        params=[campaign_id] if campaign_id is not None else None,
+    ).pl()
