@@ -10,6 +10,7 @@ and loses no event.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,6 +67,11 @@ class Delivery:
 
     # ---- scheduling -------------------------------------------------------------------------
 
+    def run_at(self, campaign: Campaign, due_at: datetime) -> int | None:
+        """Create the run of `campaign` due at `due_at` (None if it exists already)."""
+        with self.store.transaction() as cur:
+            return rows.insert_run(cur, campaign.id, campaign.version, campaign.spec.channel.value, due_at, self.clock())
+
     def create_due_runs(self, now: datetime | None = None) -> list[int]:
         """A run for the latest due slot of every Live scheduled campaign (missed older slots roll on)."""
         now = now or self.clock()
@@ -74,8 +80,7 @@ class Delivery:
             slot = latest_slot(campaign, now)
             if slot is None:
                 continue
-            with self.store.transaction() as cur:
-                run_id = rows.insert_run(cur, campaign.id, campaign.version, campaign.spec.channel.value, slot, now)
+            run_id = self.run_at(campaign, slot)
             if run_id is not None:
                 created.append(run_id)
         return created
@@ -204,22 +209,29 @@ def frequency_cap(store: Store, channel: Channel) -> FrequencyCap | None:
 
 def latest_slot(campaign: Campaign, now: datetime) -> datetime | None:
     """The most recent send time due by `now` (UTC), per the campaign's schedule, or None."""
+    last = None
+    for last in due_slots(campaign, now):  # noqa: B007 - the loop keeps the last one
+        pass
+    return last
+
+
+def due_slots(campaign: Campaign, until: datetime) -> Iterator[datetime]:
+    """Every send time (UTC) from going live up to `until` (and the schedule's end), in order."""
     spec, schedule = campaign.spec, campaign.spec.schedule
-    if spec.type is not CampaignType.SCHEDULED or campaign.live_at is None or campaign.live_at > now:
-        return None
+    if spec.type is not CampaignType.SCHEDULED or campaign.live_at is None or campaign.live_at > until:
+        return
     if schedule is None or not schedule.recurring:
-        return campaign.live_at
+        yield campaign.live_at
+        return
     start = schedule.starts_at or _wall(campaign.live_at, schedule.timezone)
     end = schedule.end_utc()
-    last: datetime | None = None
     for wall in _walls(start, schedule.recurrence):
         moment = to_utc(wall, schedule.timezone)
         assert moment is not None
-        if moment > now or (end is not None and moment > end):
-            break
+        if moment > until or (end is not None and moment > end):
+            return
         if moment >= campaign.live_at - timedelta(minutes=1):
-            last = moment
-    return last
+            yield moment
 
 
 def _wall(utc: datetime, timezone: str) -> datetime:

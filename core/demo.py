@@ -13,14 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from core.clock import utc_now
-from core.enums import CampaignType, Channel, Purpose, Recurrence, Role
+from core.enums import CampaignType, Channel, Purpose, Recurrence, Role, Status
 from core.errors import HeraldError
 from core.models import Audience, Campaign, ChannelConfig, User
 from core.profiles import generate_profiles
+from core.delivery import due_slots
 from core.store import Store
+from core.store import campaign_rows
 from core.workspace import Workspace
 
 DEFAULT_PROFILES = 100_000
+HISTORY_DAYS = 90
 
 USERS: tuple[tuple[str, str, Role], ...] = (
     ("Vera Viewer", "vera.viewer@herald.example", Role.VIEWER),
@@ -223,6 +226,7 @@ def _seed(store: Store, path: Path, profiles: int, anchor: datetime) -> SeedRepo
     for plan in last:  # activation still in progress: after the scheduler's last pass
         story.play(plan)
     story.duplicate("Price error promo", days_ago=0.5)
+    _play_history(workspace, clock, anchor - timedelta(days=HISTORY_DAYS), anchor)
     clock.now = anchor
     workspace.audiences.refresh(admin)  # sizes as of now, not as of when each audience was made
 
@@ -237,6 +241,26 @@ def _seed(store: Store, path: Path, profiles: int, anchor: datetime) -> SeedRepo
         audiences=len(audiences),
         campaigns={status: n for status, n in counts},
     )
+
+
+def _play_history(workspace: Workspace, clock: _ScriptClock, since: datetime, anchor: datetime) -> None:
+    """Every send of the last HISTORY_DAYS, run through the sandbox at the time it was due."""
+    store = workspace.store
+    campaigns = campaign_rows.fetch_campaigns_with_status(
+        store.cursor(), (Status.LIVE, Status.COMPLETED, Status.STOPPED, Status.ARCHIVED)
+    )
+    sends = sorted(
+        (slot, campaign.id)
+        for campaign in campaigns
+        for slot in due_slots(campaign, min(campaign.ended_at or anchor, anchor))
+        if slot >= since
+    )
+    by_id = {c.id: c for c in campaigns}
+    for slot, campaign_id in sends:
+        clock.now = slot
+        run_id = workspace.delivery.run_at(by_id[campaign_id], slot)
+        if run_id is not None:
+            workspace.delivery.execute(run_id)
 
 
 def _add_users(workspace: Workspace) -> dict[str, User]:
