@@ -8,8 +8,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from core.clock import utc_now
 from core.demo import DEFAULT_PROFILES, seed
 from core.errors import HeraldError
+from core.scheduler import tick
 from core.store import Store
 from core.workspace import Workspace, database_path
 
@@ -28,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     migrate_cmd.add_argument("--db", type=Path, default=None)
     advance_cmd = commands.add_parser("advance", help="run the scheduler once: due status changes")
     advance_cmd.add_argument("--db", type=Path, default=None)
+    worker_cmd = commands.add_parser("worker", help="the scheduler: status changes, due runs, sending")
+    worker_cmd.add_argument("--db", type=Path, default=None)
+    worker_cmd.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    worker_cmd.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args(argv)
     path = args.db or database_path()
     try:
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             store.close()
             return 0
         workspace = Workspace(Store(path))
+        if args.command == "worker":
+            return _work(workspace, args.interval, args.once)
         for step in workspace.campaigns.advance():
             print(f"campaign #{step.campaign_id}: {step.from_status.label} -> {step.to_status.label} at {step.at}")
         workspace.store.close()
@@ -46,6 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     except HeraldError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _work(workspace: Workspace, interval: float, once: bool) -> int:
+    """Pass after pass until interrupted: each pass is idempotent, so a restart picks up where it was."""
+    try:
+        while True:
+            done = tick(workspace)
+            stamp = f"{utc_now():%Y-%m-%d %H:%M:%S} UTC"
+            print(f"{stamp} {len(done.transitions)} status change(s), {len(done.created_runs)} new run(s), "
+                  f"{len(done.sent)} run(s) sent", flush=True)
+            if once:
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        workspace.store.close()
 
 
 def _seed(path: Path, args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from core import lifecycle, roles
+from core import lifecycle, roles, templates
 from core.clock import Clock, utc_now
 from core.enums import Action, CampaignType, Status
 from core.errors import InvalidInput, NotFound, NotReady, PermissionDenied, StaleRevision
@@ -394,8 +394,16 @@ def _stale(cur: Cursor, campaign: Campaign, revision: int) -> StaleRevision:
 
 
 def _check_references(cur: Cursor, spec: CampaignSpec, campaign_id: int | None) -> None:
-    """Refuse names already in use and ids that point nowhere or at the wrong channel."""
+    """Refuse names already in use, ids that point nowhere or at the wrong channel, and content
+    whose personalisation tokens could not render (caught when saved, not when sent)."""
     problems: dict[str, str] = {}
+    if spec.content is not None:
+        try:
+            templates.validate_content(
+                spec.content.subject, spec.content.body, allow_context=spec.type is CampaignType.API_TRIGGERED
+            )
+        except InvalidInput as exc:
+            problems.update(exc.problems)
     holder = rows.name_holder(cur, spec.name, campaign_id)
     if holder is not None:
         problems["name"] = (

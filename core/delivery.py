@@ -106,6 +106,10 @@ class Delivery:
                 rows.update_run(tx, run_id, status="failed", failure_reason=str(exc), finished_at=self.clock())
         return self.progress(run_id)
 
+    def execute_pending(self) -> list[RunProgress]:
+        """Run (or resume) every pending or interrupted run, oldest first."""
+        return [self.execute(run_id) for run_id in rows.pending_run_ids(self.store.cursor())]
+
     def progress(self, run_id: int) -> RunProgress:
         cur = self.store.cursor()
         run = rows.run(cur, run_id)

@@ -79,7 +79,7 @@ _CONTENT: dict[Channel, dict[str, str]] = {
     Channel.SMS: {"body": "Herald: {name}. Reply STOP to opt out."},
     Channel.PUSH: {"subject": "{name}", "body": "{{profile.first_name|Hey}}, tap to see {name}."},
     Channel.IN_APP: {"subject": "{name}", "body": "Don't miss {name}."},
-    Channel.WEBHOOK: {"body": '{{"event": "{name}", "profile": "{{profile.profile_id}}"}}'},
+    Channel.WEBHOOK: {"body": '{"event": "{name}", "profile": "{{profile.profile_id}}"}'},
 }
 
 

@@ -36,6 +36,7 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_db(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the in-process app (AppTest) at the seeded workspace."""
     monkeypatch.setenv("HERALD_DB", str(seeded_db))
+    monkeypatch.setenv("HERALD_SCHEDULER", "off")  # in-process: keep the numbers still while asserting
     return seeded_db
 
 

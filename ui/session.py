@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from core.models import User
+from core.scheduler import start_in_background
 from core.workspace import Workspace, database_path
 
 
@@ -15,7 +18,10 @@ def workspace() -> Workspace:
 
 @st.cache_resource(show_spinner=False)
 def _workspace(path: str) -> Workspace:
-    return Workspace.open(path)
+    workspace = Workspace.open(path)
+    if os.environ.get("HERALD_SCHEDULER", "on") != "off":
+        start_in_background(workspace)
+    return workspace
 
 
 def signed_in_user() -> User | None:

@@ -215,4 +215,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        5,
+        "provider settings on channel configurations; secrets kept apart",
+        """
+        ALTER TABLE channel_configs ADD COLUMN settings JSON;
+        CREATE TABLE secrets (
+            owner VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            value VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (owner, name)
+        );
+        """,
+    ),
 )
