@@ -25,6 +25,7 @@ store). Both must select exactly the same profiles, so they share these semantic
 
 from __future__ import annotations
 
+import math
 import operator as op_
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,21 +89,21 @@ class Kind(StrEnum):
     DATETIME = "datetime"
 
 
-O = Operator
-_NO_VALUE = frozenset({O.IS_EMPTY, O.IS_NOT_EMPTY, O.IS_TRUE, O.IS_FALSE})
-_LISTS = frozenset({O.IN, O.NOT_IN})
-_DAYS = frozenset({O.WITHIN_LAST_DAYS, O.MORE_THAN_DAYS_AGO})
-_TEXT_MATCH = frozenset({O.CONTAINS, O.STARTS_WITH})
-_EMPTINESS = (O.IS_EMPTY, O.IS_NOT_EMPTY)
-_NUMBER_OPS = (O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN, O.LT, O.LTE, O.GT, O.GTE, O.BETWEEN, *_EMPTINESS)
+Op = Operator
+_NO_VALUE = frozenset({Op.IS_EMPTY, Op.IS_NOT_EMPTY, Op.IS_TRUE, Op.IS_FALSE})
+_LISTS = frozenset({Op.IN, Op.NOT_IN})
+_DAYS = frozenset({Op.WITHIN_LAST_DAYS, Op.MORE_THAN_DAYS_AGO})
+_TEXT_MATCH = frozenset({Op.CONTAINS, Op.STARTS_WITH})
+_EMPTINESS = (Op.IS_EMPTY, Op.IS_NOT_EMPTY)
+_NUMBER_OPS = (Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.LT, Op.LTE, Op.GT, Op.GTE, Op.BETWEEN, *_EMPTINESS)
 
 KIND_OPERATORS: dict[Kind, tuple[Operator, ...]] = {
     Kind.INT: _NUMBER_OPS,
     Kind.FLOAT: _NUMBER_OPS,
-    Kind.STRING: (O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN, O.CONTAINS, O.STARTS_WITH, *_EMPTINESS),
-    Kind.ENUM: (O.EQUALS, O.NOT_EQUALS, O.IN, O.NOT_IN, *_EMPTINESS),
-    Kind.BOOL: (O.IS_TRUE, O.IS_FALSE, *_EMPTINESS),
-    Kind.DATETIME: (O.BEFORE, O.AFTER, O.WITHIN_LAST_DAYS, O.MORE_THAN_DAYS_AGO, *_EMPTINESS),
+    Kind.STRING: (Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.CONTAINS, Op.STARTS_WITH, *_EMPTINESS),
+    Kind.ENUM: (Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, *_EMPTINESS),
+    Kind.BOOL: (Op.IS_TRUE, Op.IS_FALSE, *_EMPTINESS),
+    Kind.DATETIME: (Op.BEFORE, Op.AFTER, Op.WITHIN_LAST_DAYS, Op.MORE_THAN_DAYS_AGO, *_EMPTINESS),
 }
 _KIND_NOUN: dict[Kind, str] = {
     Kind.INT: "a number", Kind.FLOAT: "a number", Kind.STRING: "text", Kind.ENUM: "a fixed choice",
@@ -149,7 +150,8 @@ def _build_schema() -> dict[str, AttributeSpec]:
 PROFILE_SCHEMA: dict[str, AttributeSpec] = _build_schema()
 
 
-# --- value normalisation (raises ValueError with a message for people) -------------------------
+# --- value normalisation ---------------------------------------------------------------------------
+# Wrong types raise ValueError too: pydantic turns only ValueError into a field error with a path.
 
 
 def _shown(value: Any) -> str:
@@ -168,7 +170,7 @@ def _number(spec: AttributeSpec, value: Any) -> int | float:
     wanted = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{spec.label} needs {wanted}; got {_shown(value)}")
-    if isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{spec.label} needs a finite number; got {value}")
     if whole and isinstance(value, float) and not value.is_integer():
         raise ValueError(f"{spec.label} needs a whole number; got {value}")
@@ -277,11 +279,11 @@ def _normalise(spec: AttributeSpec, operator: Operator, value: Any) -> Any:
         raise ValueError(f"'{operator}' needs a value")
     if operator in _LISTS:
         return _value_list(spec, operator, value)
-    if operator is O.BETWEEN:
+    if operator is Op.BETWEEN:
         return _range(spec, value)
     if operator in _DAYS:
         return _days(operator, value)
-    if operator in (O.BEFORE, O.AFTER):
+    if operator in (Op.BEFORE, Op.AFTER):
         return _moment(spec, value)
     if operator in _TEXT_MATCH:
         return _text(spec, value)
@@ -382,13 +384,13 @@ def _naive_utc(now: datetime) -> datetime:
 def _comparison(cond: Condition, now: datetime) -> tuple[str, Any]:
     """Reduce a plain comparison or a date operator to (SQL symbol, operand), so both backends share the date rules."""
     value, operator = cond.value, cond.operator
-    if operator is O.BEFORE:
+    if operator is Op.BEFORE:
         return "<", _start_of(value)
-    if operator is O.AFTER:
+    if operator is Op.AFTER:
         return (">", value) if isinstance(value, datetime) else (">=", _start_of(value + timedelta(days=1)))
-    if operator is O.WITHIN_LAST_DAYS:
+    if operator is Op.WITHIN_LAST_DAYS:
         return ">=", now - timedelta(days=value)
-    if operator is O.MORE_THAN_DAYS_AGO:
+    if operator is Op.MORE_THAN_DAYS_AGO:
         return "<", now - timedelta(days=value)
     return _SYMBOLS[operator], value
 
@@ -397,7 +399,9 @@ def _start_of(moment: date | datetime) -> datetime:
     return moment if isinstance(moment, datetime) else datetime.combine(moment, time())
 
 
-_SYMBOLS: dict[Operator, str] = {O.EQUALS: "=", O.NOT_EQUALS: "<>", O.LT: "<", O.LTE: "<=", O.GT: ">", O.GTE: ">="}
+_SYMBOLS: dict[Operator, str] = {
+    Op.EQUALS: "=", Op.NOT_EQUALS: "<>", Op.LT: "<", Op.LTE: "<=", Op.GT: ">", Op.GTE: ">=",
+}
 
 
 # --- Polars --------------------------------------------------------------------------------------
@@ -426,15 +430,15 @@ def _pl_lower(expr: pl.Expr) -> pl.Expr:
 
 
 _PL_SPECIAL: dict[Operator, Callable[[pl.Expr, Any, AttributeSpec], pl.Expr]] = {
-    O.IN: lambda col, value, _: col.is_in(list(value)),
-    O.NOT_IN: lambda col, value, _: ~col.is_in(list(value)),
-    O.BETWEEN: lambda col, value, _: col.is_between(pl.lit(value[0]), pl.lit(value[1]), closed="both"),
-    O.CONTAINS: lambda col, value, _: _pl_lower(col).str.contains(_pl_lower(pl.lit(value)), literal=True),
-    O.STARTS_WITH: lambda col, value, _: _pl_lower(col).str.starts_with(_pl_lower(pl.lit(value))),
-    O.IS_EMPTY: lambda col, _, spec: _pl_empty(col, spec),
-    O.IS_NOT_EMPTY: lambda col, _, spec: ~_pl_empty(col, spec),
-    O.IS_TRUE: lambda col, _, __: col,
-    O.IS_FALSE: lambda col, _, __: ~col,
+    Op.IN: lambda col, value, _: col.is_in(list(value)),
+    Op.NOT_IN: lambda col, value, _: ~col.is_in(list(value)),
+    Op.BETWEEN: lambda col, value, _: col.is_between(pl.lit(value[0]), pl.lit(value[1]), closed="both"),
+    Op.CONTAINS: lambda col, value, _: _pl_lower(col).str.contains(_pl_lower(pl.lit(value)), literal=True),
+    Op.STARTS_WITH: lambda col, value, _: _pl_lower(col).str.starts_with(_pl_lower(pl.lit(value))),
+    Op.IS_EMPTY: lambda col, _, spec: _pl_empty(col, spec),
+    Op.IS_NOT_EMPTY: lambda col, _, spec: ~_pl_empty(col, spec),
+    Op.IS_TRUE: lambda col, _, __: col,
+    Op.IS_FALSE: lambda col, _, __: ~col,
 }
 
 
@@ -480,15 +484,15 @@ def _sql_list(column: str, values: tuple[Any, ...], negate: bool) -> Sql:
 
 
 _SQL_SPECIAL: dict[Operator, Callable[[str, Any, AttributeSpec], Sql]] = {
-    O.IN: lambda col, value, _: _sql_list(col, value, negate=False),
-    O.NOT_IN: lambda col, value, _: _sql_list(col, value, negate=True),
-    O.BETWEEN: lambda col, value, _: (f"{col} BETWEEN ? AND ?", list(value)),
-    O.CONTAINS: lambda col, value, _: (f"contains(lower({col}), lower(?))", [value]),
-    O.STARTS_WITH: lambda col, value, _: (f"starts_with(lower({col}), lower(?))", [value]),
-    O.IS_EMPTY: lambda col, _, spec: (_sql_empty(col, spec), []),
-    O.IS_NOT_EMPTY: lambda col, _, spec: (f"NOT {_sql_empty(col, spec)}", []),
-    O.IS_TRUE: lambda col, _, __: (col, []),
-    O.IS_FALSE: lambda col, _, __: (f"NOT {col}", []),
+    Op.IN: lambda col, value, _: _sql_list(col, value, negate=False),
+    Op.NOT_IN: lambda col, value, _: _sql_list(col, value, negate=True),
+    Op.BETWEEN: lambda col, value, _: (f"{col} BETWEEN ? AND ?", list(value)),
+    Op.CONTAINS: lambda col, value, _: (f"contains(lower({col}), lower(?))", [value]),
+    Op.STARTS_WITH: lambda col, value, _: (f"starts_with(lower({col}), lower(?))", [value]),
+    Op.IS_EMPTY: lambda col, _, spec: (_sql_empty(col, spec), []),
+    Op.IS_NOT_EMPTY: lambda col, _, spec: (f"NOT {_sql_empty(col, spec)}", []),
+    Op.IS_TRUE: lambda col, _, __: (col, []),
+    Op.IS_FALSE: lambda col, _, __: (f"NOT {col}", []),
 }
 
 
@@ -518,12 +522,12 @@ def to_sql(rule: Group, now: datetime) -> Sql:
 # --- plain English -------------------------------------------------------------------------------
 
 _PHRASES: dict[Operator, str] = {
-    O.EQUALS: "is {}", O.NOT_EQUALS: "is not {}", O.IN: "is one of {}", O.NOT_IN: "is none of {}",
-    O.LT: "is less than {}", O.LTE: "is at most {}", O.GT: "is more than {}", O.GTE: "is at least {}",
-    O.BETWEEN: "is between {}", O.CONTAINS: "contains {}", O.STARTS_WITH: "starts with {}",
-    O.IS_EMPTY: "is empty", O.IS_NOT_EMPTY: "is not empty", O.IS_TRUE: "is true", O.IS_FALSE: "is false",
-    O.BEFORE: "is before {}", O.AFTER: "is after {}",
-    O.WITHIN_LAST_DAYS: "is within the last {}", O.MORE_THAN_DAYS_AGO: "is more than {} ago",
+    Op.EQUALS: "is {}", Op.NOT_EQUALS: "is not {}", Op.IN: "is one of {}", Op.NOT_IN: "is none of {}",
+    Op.LT: "is less than {}", Op.LTE: "is at most {}", Op.GT: "is more than {}", Op.GTE: "is at least {}",
+    Op.BETWEEN: "is between {}", Op.CONTAINS: "contains {}", Op.STARTS_WITH: "starts with {}",
+    Op.IS_EMPTY: "is empty", Op.IS_NOT_EMPTY: "is not empty", Op.IS_TRUE: "is true", Op.IS_FALSE: "is false",
+    Op.BEFORE: "is before {}", Op.AFTER: "is after {}",
+    Op.WITHIN_LAST_DAYS: "is within the last {}", Op.MORE_THAN_DAYS_AGO: "is more than {} ago",
 }
 
 
@@ -545,7 +549,7 @@ def _describe_value(cond: Condition) -> str:
         return ""
     if cond.operator in _DAYS:
         return f"{value} day" + ("" if value == 1 else "s")
-    if cond.operator is O.BETWEEN:
+    if cond.operator is Op.BETWEEN:
         return " and ".join(_show_value(cond.spec, v) for v in value)
     if cond.operator in _LISTS:
         return ", ".join(_show_value(cond.spec, v) for v in value)
