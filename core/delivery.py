@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from core import sandbox, templates
+from core import roles, sandbox, templates
 from core.audiences import Audiences, exclusion_reason
 from core.clock import Clock, utc_now
-from core.enums import CampaignType, Channel, Provider, Recurrence, Status
+from core.enums import Action, CampaignType, Channel, Provider, Recurrence, Status
 from core.errors import HeraldError, NotFound
-from core.models import Campaign, CampaignSpec, ChannelConfig, to_utc
+from core.models import Campaign, CampaignSpec, ChannelConfig, User, to_utc
 from core.store import Store
 from core.store import campaign_rows as campaign_rows
 from core.store import delivery_rows as rows
@@ -105,6 +105,15 @@ class Delivery:
             with self.store.transaction() as tx:
                 rows.update_run(tx, run_id, status="failed", failure_reason=str(exc), finished_at=self.clock())
         return self.progress(run_id)
+
+    def runs(self, actor: User, campaign_id: int) -> pl.DataFrame:
+        """A campaign's runs, newest first, with their progress."""
+        user = ws.user(self.store.cursor(), actor.id)
+        roles.require(user.role if user else None, Action.VIEW)
+        frame = rows.runs_frame(self.store.cursor(), campaign_id)
+        return frame.select(
+            "id", "version", "due_at", "status", "total", "processed", "started_at", "finished_at", "failure_reason"
+        ).sort("due_at", descending=True)
 
     def execute_pending(self) -> list[RunProgress]:
         """Run (or resume) every pending or interrupted run, oldest first."""

@@ -170,7 +170,7 @@ def _details(ws: Workspace, user: User, campaign_id: int) -> None:
             head.error(f"Failed: {campaign.failure_reason}")
         with actions:
             _action_buttons(ws, user, campaign)
-        audit_tab, versions_tab, setup_tab = st.tabs(["History", "Versions", "Set-up"])
+        audit_tab, versions_tab, runs_tab, setup_tab = st.tabs(["History", "Versions", "Runs", "Set-up"])
         with audit_tab:
             trail = ws.campaigns.audit_trail(user, campaign.id)
             st.dataframe(
@@ -190,6 +190,24 @@ def _details(ws: Workspace, user: User, campaign_id: int) -> None:
             )
         with versions_tab:
             st.dataframe(ws.campaigns.versions(user, campaign.id), hide_index=True)
+        with runs_tab:
+            runs = ws.delivery.runs(user, campaign.id)
+            if runs.is_empty():
+                st.caption("No run yet: runs are created when a send is due.")
+            else:
+                st.dataframe(
+                    runs.rename({"id": "Run", "version": "Version", "due_at": "Due (UTC)", "status": "Status",
+                                 "total": "Recipients", "processed": "Processed", "started_at": "Started",
+                                 "finished_at": "Finished", "failure_reason": "Failure"}),
+                    hide_index=True,
+                    column_config={
+                        "Due (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                        "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                        "Finished": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                        "Recipients": st.column_config.NumberColumn(format="localized"),
+                        "Processed": st.column_config.NumberColumn(format="localized"),
+                    },
+                )
         with setup_tab:
             _setup(ws, user, campaign)
 

@@ -11,6 +11,7 @@ import pytest
 
 from core.delivery import latest_slot
 from core.enums import Channel, Role, Status
+from core.errors import PermissionDenied
 from core.models import Campaign
 from core.profiles import generate_profiles
 from core.store import Store
@@ -164,3 +165,18 @@ def test_a_past_slot_rolls_to_the_latest_not_every_missed_one() -> None:
     created = ws.delivery.create_due_runs(datetime(2026, 11, 4, 12, 0))
     due = ws.store.cursor().execute("SELECT due_at FROM runs WHERE id = ?", [created[0]]).fetchall()
     assert len(created) == 1 and due == [(datetime(2026, 11, 4, 8, 0),)]
+
+
+def test_runs_are_listed_for_anyone_with_a_role() -> None:
+    clock = Clock()
+    ws, admin = _workspace(clock)
+    campaign = _campaign(ws, admin)
+    [run_id] = ws.delivery.create_due_runs()
+    ws.delivery.execute(run_id)
+    viewer = ws.add_user(admin, "Vera", "vera@herald.example", Role.VIEWER)
+    runs = ws.delivery.runs(viewer, campaign.id)
+    assert runs["id"].to_list() == [run_id] and runs["status"].to_list() == ["finished"]
+    assert runs["processed"].to_list() == runs["total"].to_list()
+    nobody = ws.add_user(admin, "Nia", "nia@herald.example", None)
+    with pytest.raises(PermissionDenied):
+        ws.delivery.runs(nobody, campaign.id)
