@@ -23,14 +23,18 @@ from core.audiences import Audiences, exclusion_reason
 from core.clock import Clock, utc_now
 from core.enums import Action, CampaignType, Channel, Provider, Recurrence, Status
 from core.errors import HeraldError, NotFound
-from core.models import Campaign, CampaignSpec, ChannelConfig, User, to_utc
+from core.models import Campaign, CampaignSpec, ChannelConfig, User, parse, to_utc
+from core.providers.smtp import SmtpSettings, send_smtp
+from core.providers.webhook import WebhookSettings, send_webhook
+from core.secrets import PASSWORD, TOKEN, Secrets, channel_config_owner
 from core.store import Store
 from core.store import campaign_rows as campaign_rows
 from core.store import delivery_rows as rows
 from core.store import workspace_rows as ws
 
 BATCH = 250_000
-RECIPIENT_COLUMNS = ("profile_id", "loyalty_tier", "country")
+RECIPIENT_COLUMNS = ("profile_id", "loyalty_tier", "country", "email", "phone")
+REAL_BATCH_SECONDS = 10  # a real provider's batch: ~10 s of hand-offs, so a resume resends little
 
 
 @dataclass(frozen=True)
@@ -148,18 +152,23 @@ class Delivery:
             rows.update_run(cur, run_id, status="running", started_at=started, total=recipients.height)
         processed = done.len()
         content = spec.content
+        if config.provider is not Provider.SANDBOX:
+            batch_size = min(batch_size, config.throttle_per_second * REAL_BATCH_SECONDS)
         for index, batch in enumerate(todo.iter_slices(batch_size)):
             if stop is not None and index >= stop:
                 return
             events = [_excluded(batch.filter(pl.col("reason").is_not_null()), started)]
             outgoing = batch.filter(pl.col("reason").is_null())
             if outgoing.height and content is not None:
-                templates.render(content.body, outgoing)  # every message is rendered, as a provider needs it
-                if content.subject:
-                    templates.render(content.subject, outgoing)
-                offset = timedelta(seconds=processed / config.throttle_per_second)
-                sent_at = sandbox.send_times(started + offset, outgoing.height, config.throttle_per_second)
-                events.append(self._provider(config).simulate(outgoing, run_id, channel, spec.purpose, sent_at))
+                body = templates.render(content.body, outgoing)
+                subject = templates.render(content.subject, outgoing) if content.subject else None
+                if config.provider is Provider.SANDBOX:
+                    offset = timedelta(seconds=processed / config.throttle_per_second)
+                    sent_at = sandbox.send_times(started + offset, outgoing.height, config.throttle_per_second)
+                    events.append(sandbox.simulate(outgoing, run_id, channel, spec.purpose, sent_at))
+                else:
+                    messages = _messages(outgoing, channel, subject, body, run_id)
+                    events.append(self._hand_off(config, messages))
             frame = pl.concat(events).with_columns(
                 pl.lit(run_id, pl.Int32).alias("run_id"),
                 pl.lit(run["campaign_id"], pl.Int32).alias("campaign_id"),
@@ -170,7 +179,11 @@ class Delivery:
             with self.store.transaction() as cur:
                 rows.insert_events(cur, frame)
                 rows.update_run(cur, run_id, processed=processed)
-        finished = started + timedelta(seconds=recipients.height / config.throttle_per_second)
+        finished = (
+            started + timedelta(seconds=recipients.height / config.throttle_per_second)
+            if config.provider is Provider.SANDBOX
+            else self.clock()
+        )
         with self.store.transaction() as cur:
             rows.update_run(cur, run_id, status="finished", finished_at=finished, processed=processed)
 
@@ -198,10 +211,42 @@ class Delivery:
             )
         return selected.sort("profile_id")
 
-    def _provider(self, config: ChannelConfig) -> Any:
-        if config.provider is Provider.SANDBOX:
-            return sandbox
-        raise HeraldError(f"the {config.provider.value} provider is not available in this version of Herald")
+    def _hand_off(self, config: ChannelConfig, messages: pl.DataFrame) -> pl.DataFrame:
+        """A real provider: SMTP for email, an HTTP webhook gateway for the other channels."""
+        owner = channel_config_owner(config.id or 0)
+        settings = provider_settings(config)
+        if isinstance(settings, SmtpSettings):
+            password = Secrets(self.store, self.clock).get(owner, PASSWORD)
+            return send_smtp(messages, settings, password, self.clock, config.throttle_per_second)
+        assert isinstance(settings, WebhookSettings)
+        token = Secrets(self.store, self.clock).get(owner, TOKEN)
+        return send_webhook(messages, settings, token, self.clock, config.throttle_per_second)
+
+
+def provider_settings(config: ChannelConfig) -> SmtpSettings | WebhookSettings | None:
+    """The provider's settings parsed from the configuration (None for the sandbox)."""
+    if config.provider is Provider.SMTP:
+        return parse(SmtpSettings, {
+            **config.settings, "from_address": config.sender_address, "from_name": config.sender_name,
+            "reply_to": config.reply_to,
+        })
+    if config.provider is Provider.WEBHOOK:
+        return parse(WebhookSettings, config.settings)
+    return None
+
+
+def _messages(outgoing: pl.DataFrame, channel: Channel, subject: pl.Series | None, body: pl.Series,
+              run_id: int) -> pl.DataFrame:
+    """What a real provider takes: the address for the channel, the rendered text, a stable id."""
+    to = {Channel.EMAIL: pl.col("email"), Channel.SMS: pl.col("phone")}.get(
+        channel, pl.col("profile_id").cast(pl.String)
+    )
+    no_subject = pl.repeat(None, outgoing.height, dtype=pl.String, eager=True)
+    return outgoing.select("profile_id", to.alias("to")).with_columns(
+        (subject if subject is not None else no_subject).alias("subject"),
+        body.alias("body"),
+        pl.format("run{}-{}", pl.lit(run_id), pl.col("profile_id")).alias("message_id"),
+    )
 
 
 def _excluded(batch: pl.DataFrame, at: datetime) -> pl.DataFrame:

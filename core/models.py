@@ -249,6 +249,7 @@ class ChannelConfig(Strict):
     throttle_per_second: int = Field(default=100, ge=1, le=100_000)
     tracking: bool = True
     enabled: bool = True
+    settings: dict[str, Any] = Field(default_factory=dict)  # the provider's (host, port, url...); no secrets
 
     @field_validator("provider")
     @classmethod

@@ -13,7 +13,7 @@ import polars as pl
 from core import roles
 from core.audiences import Audiences
 from core.campaigns import Campaigns
-from core.delivery import Delivery
+from core.delivery import Delivery, provider_settings
 from core.clock import Clock, utc_now
 from core.enums import Action, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -92,6 +92,7 @@ class Workspace:
 
     def add_channel_config(self, actor: User, config: ChannelConfig | Mapping[str, Any]) -> ChannelConfig:
         config = config if isinstance(config, ChannelConfig) else parse(ChannelConfig, dict(config))
+        provider_settings(config)  # refuse settings the provider could not use, before saving
         with self.store.transaction() as cur:
             self._require(cur, actor, Action.MANAGE_CHANNELS)
             if any(c.name.lower() == config.name.lower() for c in ws.channel_configs(cur)):

@@ -55,6 +55,7 @@ _CONFIG_FIELDS = (
     "throttle_per_second",
     "tracking",
     "enabled",
+    "settings",
 )
 
 
@@ -63,7 +64,7 @@ def insert_channel_config(cur: Cursor, config: ChannelConfig, at: datetime) -> C
     row = first(cur.execute(
         f"INSERT INTO channel_configs ({', '.join(_CONFIG_FIELDS)}, created_at, updated_at) "
         f"VALUES ({', '.join('?' for _ in _CONFIG_FIELDS)}, ?, ?) RETURNING id",
-        [v.value if hasattr(v, "value") else v for v in values] + [at, at],
+        [json.dumps(v) if isinstance(v, dict) else v.value if hasattr(v, "value") else v for v in values] + [at, at],
     ).fetchall())
     assert row is not None
     return config.model_copy(update={"id": int(row[0])})
@@ -78,13 +79,17 @@ def _config_select(where: str = "") -> str:
     return f"SELECT id, {cols} FROM channel_configs {where} ORDER BY id"
 
 
+def _config(row: dict[str, Any]) -> ChannelConfig:
+    return ChannelConfig.model_validate({**row, "settings": json.loads(row["settings"] or "{}")})
+
+
 def channel_configs(cur: Cursor) -> list[ChannelConfig]:
-    return [ChannelConfig.model_validate(r) for r in cur.sql(_config_select()).to_dicts()]
+    return [_config(r) for r in cur.sql(_config_select()).to_dicts()]
 
 
 def channel_config(cur: Cursor, config_id: int) -> ChannelConfig | None:
     rows = cur.sql(_config_select("WHERE id = ?"), params=[config_id]).to_dicts()
-    return ChannelConfig.model_validate(rows[0]) if rows else None
+    return _config(rows[0]) if rows else None
 
 
 def insert_audience(cur: Cursor, audience: Audience, at: datetime, by: int) -> Audience:
