@@ -231,6 +231,17 @@ class Campaigns:
                 done.append(step)
         return done
 
+    def fail(self, campaign_id: int, reason: str, at: datetime | None = None) -> Transition | None:
+        """A run failed: the Live/Scheduled campaign becomes Failed, the reason kept and shown."""
+        at = at or self.clock()
+        with self.store.transaction() as cur:
+            campaign = _fetch(cur, campaign_id)
+            if campaign.status not in (Status.LIVE, Status.SCHEDULED):
+                return None
+            self._save(cur, None, campaign, at, "fail", State(Status.FAILED), detail=reason, failure_reason=reason,
+                       ended_at=at, draft_version=None)
+            return Transition(campaign_id, campaign.status, Status.FAILED, at)
+
     def _advance_one(self, campaign_id: int, now: datetime) -> Transition | None:
         with self.store.transaction() as cur:
             campaign = rows.fetch_campaign(cur, campaign_id)

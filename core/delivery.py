@@ -20,6 +20,7 @@ import polars as pl
 
 from core import roles, sandbox, templates
 from core.audiences import Audiences, exclusion_reason
+from core.campaigns import Campaigns
 from core.clock import Clock, utc_now
 from core.enums import Action, CampaignType, Channel, Provider, Recurrence, Status
 from core.errors import HeraldError, NotFound
@@ -108,6 +109,7 @@ class Delivery:
         except HeraldError as exc:
             with self.store.transaction() as tx:
                 rows.update_run(tx, run_id, status="failed", failure_reason=str(exc), finished_at=self.clock())
+            Campaigns(self.store, self.clock).fail(run["campaign_id"], f"Run {run_id} failed: {exc}")
         return self.progress(run_id)
 
     def runs(self, actor: User, campaign_id: int) -> pl.DataFrame:

@@ -180,3 +180,19 @@ def test_runs_are_listed_for_anyone_with_a_role() -> None:
     nobody = ws.add_user(admin, "Nia", "nia@herald.example", None)
     with pytest.raises(PermissionDenied):
         ws.delivery.runs(nobody, campaign.id)
+
+
+def test_a_failed_run_fails_the_campaign_with_its_reason() -> None:
+    clock = Clock()
+    ws, admin = _workspace(clock)
+    campaign = _campaign(ws, admin)
+    [run_id] = ws.delivery.create_due_runs()
+    with ws.store.transaction() as cur:  # the audience disappears between scheduling and sending
+        cur.execute("DELETE FROM audiences")
+    progress = ws.delivery.execute(run_id)
+    assert progress.status == "failed"
+    failed = ws.campaigns.get(admin, campaign.id)
+    assert failed.status is Status.FAILED
+    assert failed.failure_reason is not None and f"Run {run_id} failed" in failed.failure_reason
+    trail = ws.campaigns.audit_trail(admin, campaign.id)
+    assert (trail[-1].action, trail[-1].from_status, trail[-1].to_status) == ("fail", Status.LIVE, Status.FAILED)
