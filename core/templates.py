@@ -31,17 +31,26 @@ Rendering rules (one text form per type, identical in `render`, `preview` and co
 * missing (null, or "" for text) -> the fallback, or "" when the token has none.
 * `escape_html=True` escapes & < > " ' in substituted values only; literal template text and
   fallbacks are written by the campaign author and are kept as written.
+
+How rendering stays fast (1M ~750-character messages in a fraction of a second): each distinct
+token becomes one or two String columns through whole-column Polars operations - floats through
+int64 cents plus a 100-entry table of decimals, datetimes through tables of the days present and
+of the 1,440 minutes of a day, Enums by formatting their few categories and gathering by code -
+and one `pl.concat_str` over those columns and the literal text writes each message once. Big
+frames are split into row slices rendered on Polars' threads and appended in slice order, so row
+order is kept by construction. No Python code runs per row.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import polars as pl
 
@@ -183,8 +192,8 @@ def check(text: str, *, allow_context: bool, attributes: Iterable[str] = tuple(P
         if token.source == "profile" and token.name not in known_set:
             close = difflib.get_close_matches(token.name, known, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append((token.start, f"unknown profile attribute {token.name!r} in {token.raw}{hint}; "
-                                          f"known: {', '.join(known)}"))
+            message = f"unknown profile attribute {token.name!r} in {token.raw}{hint}; known: {', '.join(known)}"
+            problems.append((token.start, message))
         elif token.source == "context" and not allow_context:
             problems.append((token.start, f"{token.raw} is only available in API-triggered campaigns"))
     return list(dict.fromkeys(message for _, message in sorted(problems)))
@@ -211,74 +220,143 @@ def validate_content(
 # ---- rendering --------------------------------------------------------------------------------
 
 
-def _cents_text(x: pl.Expr) -> pl.Expr:
-    """Float -> '1234.5' through int64 cents: exact, locale-free and never in scientific notation."""
-    x = x.cast(pl.Float64)
-    scaled = x * 100.0
-    cents = (
-        pl.when(scaled.abs() < MAX_FLOAT * 100.0)  # NaN compares false, so NaN and ±inf drop out here
-        .then(scaled.round(0, mode="half_to_even"))
-        .cast(pl.Int64, strict=False)
-    )
-    magnitude = cents.abs()
-    frac = magnitude % 100
-    decimals = (
-        pl.when(frac == 0).then(pl.lit(""))
-        .when(frac % 10 == 0).then(pl.concat_str(pl.lit("."), (frac // 10).cast(pl.String)))
-        .otherwise(pl.concat_str(pl.lit("."), frac.cast(pl.String).str.zfill(2)))
-    )
-    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return pl.concat_str(sign, (magnitude // 100).cast(pl.String), decimals)
+_FRACTIONS: Final = pl.Series("fraction", [""] + [f".{c:02d}".rstrip("0") for c in range(1, 100)])
+_CLOCK: Final = pl.Series("clock", [f" {h:02d}:{m:02d}" for h in range(24) for m in range(60)])
+_PER_MINUTE: Final = {"ns": 60_000_000_000, "us": 60_000_000, "ms": 60_000}
+MAX_DAY_TABLE: Final = 200_000  # ~550 years of dates formatted once; wider spans use strftime per row
+PARALLEL_MIN_ROWS: Final = 100_000  # below this, threads cost more than they save
+
+_Key = tuple[str, str, str | None]  # (source, name, fallback): tokens that render identically
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _text(expr: pl.Expr, dtype: pl.DataType, what: str) -> tuple[pl.Expr, bool]:
-    """The documented text form of a column (null stays null) and whether it can be free text."""
+def _eval(series: pl.Series, *exprs: pl.Expr) -> list[pl.Series]:
+    """Evaluate expressions on one column (named "v") eagerly, once each, in row order."""
+    return series.alias("v").to_frame().select(*exprs).get_columns()
+
+
+def _number_pieces(series: pl.Series) -> list[pl.Series]:
+    """Float -> ['-1234', '.5'] through int64 cents: exact, locale-free, never scientific notation.
+
+    Cents are materialised once; the whole part is one int->text cast and the decimals come from a
+    100-entry table, so there is no per-row string surgery.
+    """
+    scaled = pl.col("v").cast(pl.Float64) * 100.0
+    # NaN and ±inf fail the comparison, so they and out-of-range values become null (missing).
+    (cents,) = _eval(series, pl.when(scaled.abs() < MAX_FLOAT * 100.0)
+                     .then(scaled.round(0, mode="half_to_even")).cast(pl.Int64))
+    c = pl.col("v")
+    whole = (c.abs() // 100 * c.sign()).cast(pl.String)
+    return _eval(
+        cents,
+        pl.when((c < 0) & (c > -100)).then(pl.lit("-0")).otherwise(whole).alias("whole"),  # -0.5 keeps its sign
+        pl.lit(_FRACTIONS).gather(c.abs() % 100).alias("decimals"),
+    )
+
+
+def _day_table(first: int, last: int) -> pl.Series:
+    """'YYYY-MM-DD' for every day in [first, last] (days since 1970-01-01), formatted once."""
+    days = pl.Series("day", range(first, last + 1), dtype=pl.Int32).cast(pl.Date)
+    return days.dt.to_string(_DATE_FORMAT)
+
+
+def _day_span(days: pl.Series) -> tuple[int, int] | None:
+    """First and last day present, or None when all are missing or too far apart for a table."""
+    low, high = days.min(), days.max()
+    if low is None or high is None or int(high) - int(low) > MAX_DAY_TABLE:  # type: ignore[arg-type]
+        return None
+    return int(low), int(high)  # type: ignore[arg-type]
+
+
+def _datetime_pieces(series: pl.Series) -> list[pl.Series]:
+    """Datetime -> ['YYYY-MM-DD', ' HH:MM'] by table lookups: strftime per row is ~8x slower."""
+    dtype = series.dtype
+    assert isinstance(dtype, pl.Datetime)
+    if dtype.time_zone is not None:  # show the wall clock of the column's own zone
+        series = series.dt.replace_time_zone(None)
+    per_minute = _PER_MINUTE[dtype.time_unit or "us"]
+    (minutes,) = _eval(series, pl.col("v").to_physical() // per_minute)
+    span = _day_span(minutes // 1440)
+    if span is None:
+        return _eval(series, pl.col("v").dt.to_string(_DATETIME_FORMAT))
+    m = pl.col("v")
+    return _eval(
+        minutes,
+        pl.lit(_day_table(*span)).gather(m // 1440 - span[0]).alias("date"),
+        pl.lit(_CLOCK).gather(m % 1440).alias("clock"),
+    )
+
+
+def _date_pieces(series: pl.Series) -> list[pl.Series]:
+    """Date -> 'YYYY-MM-DD' from a table of the days present (Dates are int32 days underneath)."""
+    days = series.to_physical()
+    span = _day_span(days)
+    if span is None:
+        return _eval(series, pl.col("v").dt.to_string(_DATE_FORMAT))
+    return _eval(days, pl.lit(_day_table(*span)).gather(pl.col("v") - span[0]))
+
+
+def _pieces(series: pl.Series, what: str) -> tuple[list[pl.Series], bool]:
+    """A column's documented text form as consecutive String pieces, and whether it is free text.
+
+    The first piece is null exactly when the value is missing and the others are null then too,
+    so a fallback replaces the first and the rest become "". Separate pieces (rather than a nested
+    concat_str) let the final concat_str write each message once.
+    """
+    dtype, v = series.dtype, pl.col("v")
     if dtype == pl.String:
-        return expr, True
-    if isinstance(dtype, pl.Enum | pl.Categorical):
-        return expr.cast(pl.String), True
+        return [series], True
+    if isinstance(dtype, pl.Categorical):  # Enums never get here: _fragment works on their categories
+        return [series.cast(pl.String)], True
     if dtype == pl.Null:
-        return pl.lit(None, pl.String), False
+        return [series.cast(pl.String)], False
     if dtype == pl.Boolean:
-        return pl.when(expr).then(pl.lit("yes")).when(expr.not_()).then(pl.lit("no")), False
+        return _eval(series, pl.when(v).then(pl.lit("yes")).when(v.not_()).then(pl.lit("no"))), False
     if dtype.is_integer():
-        return expr.cast(pl.String), False
+        return [series.cast(pl.String)], False
     if dtype.is_float() or isinstance(dtype, pl.Decimal):
-        return _cents_text(expr), False
+        return _number_pieces(series), False
     if isinstance(dtype, pl.Datetime):
-        return expr.dt.to_string(_DATETIME_FORMAT), False
+        return _datetime_pieces(series), False
     if dtype == pl.Date:
-        return expr.dt.to_string(_DATE_FORMAT), False
+        return _date_pieces(series), False
     if dtype == pl.Time:
-        return expr.dt.to_string(_TIME_FORMAT), False
+        return _eval(series, v.dt.to_string(_TIME_FORMAT)), False
     raise ValueError(f"{what} has type {dtype}, which templates cannot show; use text, a number, "
                      "a yes/no or a date/time")
 
 
-def _fragment(expr: pl.Expr, dtype: pl.DataType, fallback: str | None, escape_html: bool, what: str) -> pl.Expr:
-    """One token's text per row: formatted, escaped if asked, and never null (fallback or '')."""
-    text, free_text = _text(expr, dtype, what)
-    if escape_html and free_text:
-        text = text.str.replace_many(_HTML_FROM, _HTML_TO)
-    if not fallback:
-        return text.fill_null(pl.lit(""))
-    if free_text:  # "" counts as missing too; a null length compares null, which picks the fallback
-        return pl.when(text.str.len_bytes() > 0).then(text).otherwise(pl.lit(fallback))
-    return text.fill_null(pl.lit(fallback))
+def _fragment(series: pl.Series, fallback: str | None, escape_html: bool, what: str) -> list[pl.Series]:
+    """One token's text per row as String columns: formatted, escaped if asked, never null."""
+    v = pl.col("v")
+    if isinstance(series.dtype, pl.Enum):  # the store's frame: do the work per category, then gather by code
+        (shown,) = _fragment(series.dtype.categories, fallback, escape_html, what)
+        return _eval(series.to_physical(), pl.lit(shown).gather(v).fill_null(pl.lit(fallback or "")))
+    pieces, free_text = _pieces(series, what)
+    if free_text:
+        (text,) = pieces
+        # Scanning is ~2x cheaper than rewriting, and most columns (names, cities) hold nothing to
+        # escape. Materialised before the fallback below, which reads it twice.
+        if escape_html and text.str.contains_any(_HTML_FROM).any():
+            (text,) = _eval(text, v.str.replace_many(_HTML_FROM, _HTML_TO))
+        if fallback:  # "" is missing too; a null length compares null, which also picks the fallback
+            return _eval(text, pl.when(v.str.len_bytes() > 0).then(v).otherwise(pl.lit(fallback)))
+        return _eval(text, v.fill_null(pl.lit("")))
+    first, *rest = pieces
+    return [*_eval(first, v.fill_null(pl.lit(fallback or ""))), *(p.fill_null("") for p in rest)]
 
 
 _SCALARS: Final = (str, bool, int, float, Decimal, datetime, date, time)
 
 
 def _scalar_fragment(key: str, value: Any, fallback: str | None, escape_html: bool) -> str:
-    """A context value shared by every row, formatted once with the same rules as a column."""
+    """A context value shared by every row, formatted once by the same code as a column."""
     if value is not None and not isinstance(value, _SCALARS):
         raise ValueError(f"context value {key!r} is a {type(value).__name__}; templates can show text, "
                          "numbers, yes/no and dates/times")
-    series = pl.Series("v", [value])
-    return str(pl.DataFrame([series]).select(
-        _fragment(pl.col("v"), series.dtype, fallback, escape_html, f"context value {key!r}")
-    ).item())
+    pieces = _fragment(pl.Series("v", [value]), fallback, escape_html, f"context value {key!r}")
+    return "".join(str(piece[0]) for piece in pieces)
 
 
 def render(
@@ -288,39 +366,71 @@ def render(
     *,
     escape_html: bool = False,
 ) -> pl.Series:
-    """One message per row of `profiles`, in row order, as a single `pl.concat_str` (no Python row loop).
+    """One message per row of `profiles`, in row order, as one `pl.concat_str` (no Python row loop).
 
-    `context` is one JSON object for every recipient (a Mapping) or a per-recipient DataFrame with
-    one row per profile row. Missing context keys render like missing values.
+    Each token's text is materialised once as String columns (Series ops over the whole column),
+    then a single concat_str stitches literals and those columns. `context` is one JSON object for
+    every recipient (a Mapping) or a per-recipient DataFrame with one row per profile row; missing
+    context keys render like missing values (fallback or "").
     """
     tpl = _template(template)
     if isinstance(context, pl.DataFrame) and context.height != profiles.height:
         raise ValueError(f"context has {context.height} rows but there are {profiles.height} profiles")
-    columns: dict[str, pl.Series] = {}
+    literal: dict[_Key, str] = {}  # tokens whose text is the same on every row
+    columns: dict[_Key, tuple[pl.Series, str]] = {}  # tokens read from a column, by (source, name, fallback)
+    for token in tpl.tokens:
+        key = (token.source, token.name, token.fallback)
+        if key in literal or key in columns:
+            continue
+        if token.source == "profile":
+            if token.name not in profiles.columns:
+                raise ValueError(f"{token.raw} needs the profile column {token.name!r}, which is not loaded")
+            columns[key] = profiles.get_column(token.name), f"profile attribute {token.name!r}"
+        elif isinstance(context, pl.DataFrame) and token.name in context.columns:
+            columns[key] = context.get_column(token.name), f"context value {token.name!r}"
+        else:
+            values = context if isinstance(context, Mapping) else {}
+            literal[key] = _scalar_fragment(token.name, values.get(token.name), token.fallback, escape_html)
+
+    def fragment(item: tuple[_Key, tuple[pl.Series, str]]) -> list[pl.Series]:
+        (_, _, fallback), (series, what) = item
+        return _fragment(series, fallback, escape_html, what)
+
+    texts: list[pl.Series] = []
+    exprs: dict[_Key, list[pl.Expr]] = {}
+    for key, fragment_texts in zip(columns, _parallel_map(fragment, list(columns.items()), profiles.height)):
+        names = [f"_{len(texts) + i}" for i in range(len(fragment_texts))]
+        exprs[key] = [pl.col(name) for name in names]
+        texts.extend(text.alias(name) for name, text in zip(names, fragment_texts))
     pieces: list[str | pl.Expr] = []
     for part in tpl.parts:
         if isinstance(part, str):
             pieces.append(part)
-            continue
-        if part.source == "profile":
-            if part.name not in profiles.columns:
-                raise ValueError(f"{part.raw} needs the profile column {part.name!r}, which is not loaded")
-            series, what = profiles.get_column(part.name), f"profile attribute {part.name!r}"
-        elif isinstance(context, pl.DataFrame) and part.name in context.columns:
-            series, what = context.get_column(part.name), f"context value {part.name!r}"
         else:
-            values = context if isinstance(context, Mapping) else {}
-            pieces.append(_scalar_fragment(part.name, values.get(part.name), part.fallback, escape_html))
-            continue
-        alias = f"{part.source}.{part.name}"
-        columns[alias] = series.alias(alias)
-        pieces.append(_fragment(pl.col(alias), series.dtype, part.fallback, escape_html, what))
-    exprs = list(_merge_literals(pieces))
-    if not columns:
+            key = (part.source, part.name, part.fallback)
+            pieces.extend(exprs[key] if key in exprs else [literal[key]])
+    if not texts:
         text = "".join(p for p in pieces if isinstance(p, str))
         return pl.repeat(text, profiles.height, dtype=pl.String, eager=True).alias(RESULT_NAME)
-    frame = pl.DataFrame(list(columns.values()))
-    return frame.select(pl.concat_str(exprs, ignore_nulls=False).alias(RESULT_NAME)).to_series()
+    expr = pl.concat_str(list(_merge_literals(pieces)), ignore_nulls=False).alias(RESULT_NAME)
+    frame = pl.DataFrame(texts)
+    if frame.height < 2 * PARALLEL_MIN_ROWS:
+        return frame.select(expr).to_series()
+    # concat_str walks its rows on one thread: render disjoint row slices side by side and append
+    # them in slice order, which keeps row order by construction (no streaming engine involved).
+    step = -(-frame.height // pl.thread_pool_size())
+    slices = [frame.slice(offset, step) for offset in range(0, frame.height, step)]
+    parts = _parallel_map(lambda part: part.select(expr).to_series(), slices, frame.height)
+    return pl.concat(parts, rechunk=False)
+
+
+def _parallel_map(call: Callable[[T], R], items: list[T], rows: int) -> list[R]:
+    """Results in input order; threads only pay off on big frames (Polars releases the GIL)."""
+    workers = min(pl.thread_pool_size(), len(items))
+    if workers <= 1 or rows < PARALLEL_MIN_ROWS:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(call, items))
 
 
 def _merge_literals(pieces: list[str | pl.Expr]) -> Iterator[pl.Expr]:
