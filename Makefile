@@ -44,6 +44,8 @@ test: setup-test
 bench: setup-test
 	$(PY) -m bench.bench_seed
 	$(PY) -m bench.bench_audience
+	$(PY) -m bench.bench_run
+	$(PY) -m bench.bench_render
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache
