@@ -196,7 +196,7 @@ def _details(ws: Workspace, user: User, campaign_id: int) -> None:
                 st.caption("No run yet: runs are created when a send is due.")
             else:
                 st.dataframe(
-                    runs.rename({"id": "Run", "version": "Version", "due_at": "Due (UTC)", "status": "Status",
+                    runs.with_columns(pl.col("failure_reason").fill_null("")).rename({"id": "Run", "version": "Version", "due_at": "Due (UTC)", "status": "Status",
                                  "total": "Recipients", "processed": "Processed", "started_at": "Started",
                                  "finished_at": "Finished", "failure_reason": "Failure"}),
                     hide_index=True,

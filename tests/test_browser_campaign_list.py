@@ -52,14 +52,16 @@ def test_list_default_filter_then_cleared(
     expect(page.get_by_label("Signed in as")).to_have_value("Mia Manager · Manager")
 
 
-def test_selecting_a_row_shows_details_history_and_actions(page: Page, app_url: str, screenshots: Path) -> None:
+def _open(page: Page, app_url: str, name: str, extra_status: Status | None = None) -> None:
+    """Find one campaign by name in the list and select its row."""
     page.goto(app_url)
     expect(page.get_by_text("Showing")).to_be_visible(timeout=30_000)
-    page.get_by_label("Search by name").fill("Holiday gift guide")
+    page.get_by_label("Search by name").fill(name)
     page.keyboard.press("Enter")
-    _pill(page, Status.IN_REVIEW).click()
+    if extra_status is not None:
+        _pill(page, extra_status).click()
     expect(page.get_by_text("Showing 1 of")).to_be_visible()
-    expect(page.locator('[data-testid="glide-cell-1-0"]')).to_have_text("Holiday gift guide")
+    expect(page.locator('[data-testid="glide-cell-1-0"]')).to_have_text(name)
     history = page.get_by_role("tab", name="History")
     for _ in range(3):  # the grid may still be settling after the filter's rerun
         box = page.locator('[data-testid="data-grid-canvas"]').bounding_box()
@@ -71,9 +73,20 @@ def test_selecting_a_row_shows_details_history_and_actions(page: Page, app_url: 
         except AssertionError:
             continue
     expect(history).to_be_visible()
+
+
+def test_selecting_a_row_shows_details_history_and_actions(page: Page, app_url: str, screenshots: Path) -> None:
+    _open(page, app_url, "Holiday gift guide", Status.IN_REVIEW)
     expect(page.locator("strong", has_text="In review")).to_be_visible()
     # Mia is a Manager: she may cancel the review she requested, never approve it.
     expect(page.get_by_role("button", name="Cancel review")).to_be_visible()
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     expect(page.locator("[role=gridcell]", has_text="request approval").first).to_be_attached()
     page.screenshot(path=screenshots / "list-selected.png", full_page=True)
+
+
+def test_a_live_campaign_lists_its_runs(page: Page, app_url: str, screenshots: Path) -> None:
+    _open(page, app_url, "Weekly deals digest")
+    page.get_by_role("tab", name="Runs").click()
+    expect(page.locator("[role=gridcell]", has_text="finished").first).to_be_attached()
+    page.screenshot(path=screenshots / "campaign-runs.png", full_page=True)
