@@ -211,6 +211,7 @@ def _seed(store: Store, path: Path, profiles: int, anchor: datetime) -> SeedRepo
     users = _add_users(workspace)
     admin = users["ada"]
     configs = {c["name"]: workspace.add_channel_config(admin, c) for c in CHANNEL_CONFIGS}
+    workspace.set_frequency_cap(admin, Channel.EMAIL, 6, days=7)  # the demo shows frequency-cap exclusions
     workspace.replace_profiles(admin, generate_profiles(profiles, now=anchor))
     audiences = {
         name: workspace.audiences.create_from_rule(users["mia"], name, text, rule)

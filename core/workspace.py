@@ -15,7 +15,7 @@ from core.audiences import Audiences
 from core.campaigns import Campaigns
 from core.delivery import Delivery, provider_settings
 from core.clock import Clock, utc_now
-from core.enums import Action, Role
+from core.enums import Action, Channel, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import ChannelConfig, User, parse
 from core.store import Store, profile_rows
@@ -125,6 +125,19 @@ class Workspace:
         with self.store.transaction() as cur:
             self._require(cur, actor, Action.MANAGE_SETTINGS)
             ws.put_setting(cur, "approval_required", bool(required))
+
+    def set_frequency_cap(self, actor: User, channel: Channel, messages: int | None, days: int = 7) -> None:
+        """At most `messages` per profile per `days` on `channel`, across campaigns (None: no cap)."""
+        if messages is not None and not (1 <= messages <= 1000 and 1 <= days <= 365):
+            raise InvalidInput({"frequency_cap": "choose 1 to 1,000 messages per 1 to 365 days"})
+        with self.store.transaction() as cur:
+            self._require(cur, actor, Action.MANAGE_CHANNELS)
+            caps = dict(ws.setting(cur, "frequency_caps", {}) or {})
+            if messages is None:
+                caps.pop(channel.value, None)
+            else:
+                caps[channel.value] = {"messages": messages, "days": days}
+            ws.put_setting(cur, "frequency_caps", caps)
 
     def _require(self, cur: Any, actor: User, action: Action) -> User:
         user = ws.user(cur, actor.id)

@@ -9,13 +9,12 @@ from typing import Any
 import polars as pl
 import pytest
 
-from core.delivery import latest_slot
+from core.delivery import FrequencyCap, frequency_cap, latest_slot
 from core.enums import Channel, Role, Status
 from core.errors import PermissionDenied
 from core.models import Campaign
 from core.profiles import generate_profiles
 from core.store import Store
-from core.store import workspace_rows
 from core.workspace import Workspace
 
 NOW = datetime(2026, 11, 23, 9, 0)
@@ -107,8 +106,11 @@ def test_an_interrupted_run_resumes_without_sending_twice() -> None:
 def test_frequency_cap_excludes_profiles_already_messaged() -> None:
     clock = Clock()
     ws, admin = _workspace(clock)
-    with ws.store.transaction() as cur:
-        workspace_rows.put_setting(cur, "frequency_caps", {"email": {"messages": 1, "days": 7}})
+    ws.set_frequency_cap(admin, Channel.EMAIL, 1, days=7)
+    assert frequency_cap(ws.store, Channel.EMAIL) == FrequencyCap(1, 7)
+    manager = ws.add_user(admin, "Mia", "mia@herald.example", Role.MANAGER)
+    with pytest.raises(PermissionDenied, match="Only Administrator"):
+        ws.set_frequency_cap(manager, Channel.EMAIL, None)
     _campaign(ws, admin, name="First")
     [first] = ws.delivery.create_due_runs()
     ws.delivery.execute(first)
