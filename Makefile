@@ -46,6 +46,7 @@ bench: setup-test
 	$(PY) -m bench.bench_audience
 	$(PY) -m bench.bench_run
 	$(PY) -m bench.bench_render
+	$(PY) -m bench.bench_stats
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache
