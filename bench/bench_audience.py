@@ -11,7 +11,6 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ if __package__ in (None, ""):
 
 import polars as pl
 
+from bench.timing import p95, times
 from core.enums import Role
 from core.profiles import generate_profiles
 from core.segments import Group, to_sql
@@ -60,19 +60,8 @@ CASES: list[tuple[str, dict[str, Any], pl.Expr]] = [
 ]
 
 
-def _times(call: Callable[[], object], repeats: int) -> list[float]:
-    call()  # warm caches once, as a live app would be
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,18 +91,18 @@ def main(argv: list[str] | None = None) -> int:
         if not raw_count == herald_count == sql_count:
             print(f"MISMATCH {label}: raw {raw_count}, herald {herald_count}, sql {sql_count}")
             failed = True
-        raw = _times(lambda expr=expr: frame.select(expr.sum()).item(), args.repeats)
-        herald = _times(lambda rule=rule: ws.audiences.estimate(admin, rule), args.repeats)
-        duck = _times(lambda sql=sql, params=params: store.cursor().execute(sql, params).fetchall(), args.repeats)
+        raw = times(lambda expr=expr: frame.select(expr.sum()).item(), args.repeats)
+        herald = times(lambda rule=rule: ws.audiences.estimate(admin, rule), args.repeats)
+        duck = times(lambda sql=sql, params=params: store.cursor().execute(sql, params).fetchall(), args.repeats)
         base = statistics.median(raw)
-        for path, times in (("raw polars", raw), ("herald", herald), ("duckdb sql", duck)):
-            median = statistics.median(times)
-            print(f"{label:40} {path:14} {median * 1e3:10.1f} {_p95(times) * 1e3:8.1f} {median / base:6.2f}x "
+        for path, taken in (("raw polars", raw), ("herald", herald), ("duckdb sql", duck)):
+            median = statistics.median(taken)
+            print(f"{label:40} {path:14} {median * 1e3:10.1f} {p95(taken) * 1e3:8.1f} {median / base:6.2f}x "
                   f"{raw_count:11,}")
-        ratio, p95 = statistics.median(herald) / base, _p95(herald)
-        verdict = "PASS" if ratio <= 1.5 and p95 <= 0.050 else "FAIL"
+        ratio, tail = statistics.median(herald) / base, p95(herald)
+        verdict = "PASS" if ratio <= 1.5 and tail <= 0.050 else "FAIL"
         failed |= verdict == "FAIL"
-        print(f"{'':40} {'target':14} herald <= 1.5x raw and p95 <= 50 ms: {ratio:.2f}x, {p95 * 1e3:.1f} ms {verdict}")
+        print(f"{'':40} {'target':14} herald <= 1.5x raw and p95 <= 50 ms: {ratio:.2f}x, {tail * 1e3:.1f} ms {verdict}")
     return 1 if failed else 0
 
 

@@ -13,7 +13,6 @@ and every form must return exactly Polars' figures.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import resource
 import statistics as pystats
@@ -29,6 +28,7 @@ if __package__ in (None, ""):
 import duckdb
 import polars as pl
 
+from bench.timing import p95, times
 from core import statistics as stats
 from core.event_simulation import simulate_events
 from core.store import Store
@@ -140,21 +140,8 @@ WITH kinds AS (
 )
 SELECT *, {_RATES_SQL} FROM joined ORDER BY campaign_id"""
 
-def _times(call: Callable[[], object], repeats: int, warmups: int = 1) -> list[float]:
-    for _ in range(warmups):
-        call()
-    out = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        call()
-        out.append(time.perf_counter() - start)
-    return out
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def _rss_gb() -> float:
@@ -227,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\nTiming summary(by=campaign_id): median of {args.repeats} after a warm-up", flush=True)
     polars_call = lambda: stats.summary(prepared, by=("campaign_id",))
-    t_polars = _times(polars_call, args.repeats)
+    t_polars = times(polars_call, args.repeats)
     rows: list[tuple[str, list[float]]] = [("polars summary (prepared frame)", t_polars)]
     duck_candidates = [
         ("duckdb SQL (tuned: FILTERs + DISTINCT subq.)", SQL_TUNED),
@@ -238,11 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     duck_times: dict[str, list[float]] = {}
     for label, sql in duck_candidates:
         reps = max(1, args.repeats // 5) if sql is SQL_NAIVE else args.repeats
-        duck_times[label] = _times(lambda sql=sql: _duck_frame(cur, sql), reps)  # type: ignore[misc]
+        duck_times[label] = times(lambda sql=sql: _duck_frame(cur, sql), reps)  # type: ignore[misc]
         rows.append((label, duck_times[label]))
     raw_reps = max(1, args.repeats // 5)
     rows.append(("polars summary (unprepared frame; ref.)",
-                 _times(lambda: stats.summary(raw, by=("campaign_id",)), raw_reps, warmups=0)))
+                 times(lambda: stats.summary(raw, by=("campaign_id",)), raw_reps, warmups=0)))
 
     best_duck = min(duck_times, key=lambda k: pystats.median(duck_times[k]))
     base = pystats.median(duck_times[best_duck])
@@ -250,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"|{'-' * 46}|{'-' * 11}|{'-' * 10}|{'-' * 11}|")
     for label, values in rows:
         median = pystats.median(values)
-        print(f"| {label:<44} | {median * 1000:9.1f} | {_p95(values) * 1000:8.1f} | {median / base:8.2f}x |")
+        print(f"| {label:<44} | {median * 1000:9.1f} | {p95(values) * 1000:8.1f} | {median / base:8.2f}x |")
     print(f"| {'prepare (one-off; not in the summary time)':<44} | {t_prepare * 1000:9.0f} | {'':>8} | {'':>9} |")
     print(f"(simulate {t_sim:.1f} s; DuckDB baseline for the ratio: {best_duck})")
 
