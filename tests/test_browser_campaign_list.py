@@ -90,3 +90,20 @@ def test_a_live_campaign_lists_its_runs(page: Page, app_url: str, screenshots: P
     page.get_by_role("tab", name="Runs").click()
     expect(page.locator("[role=gridcell]", has_text="finished").first).to_be_attached()
     page.screenshot(path=screenshots / "campaign-runs.png", full_page=True)
+
+
+def test_the_app_scheduler_activates_and_sends(page: Page, app_url: str, screenshots: Path) -> None:
+    """The seed leaves one activation in progress; the app's own scheduler thread finishes it and sends."""
+    _open(page, app_url, "Gift card reminder")
+    expect(page.locator("strong", has_text="Live")).to_be_visible()
+    page.get_by_role("tab", name="Runs").click()
+    finished = page.locator("[role=gridcell]", has_text="finished").first
+    for _ in range(10):  # the thread's first pass may still be sending
+        try:
+            expect(finished).to_be_attached(timeout=3_000)
+            break
+        except AssertionError:
+            page.reload()
+            _open(page, app_url, "Gift card reminder")
+            page.get_by_role("tab", name="Runs").click()
+    expect(finished).to_be_attached()
