@@ -48,6 +48,7 @@ bench: setup-test
 	-$(PY) -m bench.bench_run
 	-$(PY) -m bench.bench_render
 	-$(PY) -m bench.bench_stats
+	-$(PY) -m bench.bench_report
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -7,9 +7,20 @@ from ui.session import signed_in_user
 st.set_page_config(page_title="Herald", page_icon="ui/herald.png", layout="wide")
 st.session_state["user"] = signed_in_user()
 page = st.navigation(
-    [
-        st.Page("pages/campaigns.py", title="Campaigns", default=True),
-        st.Page("pages/audiences.py", title="Audiences"),
-    ]
+    {
+        "Campaigns": [
+            st.Page("app_pages/campaigns.py", title="Campaigns", default=True),
+            st.Page("app_pages/wizard.py", title="New campaign"),
+            st.Page("app_pages/calendar.py", title="Calendar"),
+            st.Page("app_pages/audiences.py", title="Audiences"),
+            st.Page("app_pages/campaign.py", title="Campaign", url_path="campaign", visibility="hidden"),
+        ],
+        "Analytics": [
+            st.Page("app_pages/overview.py", title="Overview"),
+            st.Page("app_pages/report.py", title="Campaign report", url_path="report"),
+            st.Page("app_pages/compare.py", title="Compare"),
+        ],
+    },
+    position="sidebar" if st.session_state["user"] else "hidden",
 )
 page.run()

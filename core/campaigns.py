@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from core import lifecycle, roles, templates
+from core import lifecycle, roles, schedule_calendar, templates
 from core.clock import Clock, utc_now
 from core.enums import Action, CampaignType, Status
 from core.errors import InvalidInput, NotFound, NotReady, PermissionDenied, StaleRevision
@@ -52,6 +52,13 @@ class Campaigns:
         cur = self.store.cursor()
         self._authorise(cur, actor, Action.VIEW)
         return rows.list_frame(cur)
+
+    def calendar(self, actor: User, start: datetime, end: datetime) -> pl.DataFrame:
+        """Every send of a Scheduled or Live campaign in [start, end) UTC (see core.schedule_calendar)."""
+        cur = self.store.cursor()
+        self._authorise(cur, actor, Action.VIEW)
+        return schedule_calendar.sends(rows.fetch_campaigns_with_status(cur, schedule_calendar.CALENDAR_STATUSES),
+                                       start, end)
 
     def audit_trail(self, actor: User, campaign_id: int) -> list[AuditEntry]:
         cur = self.store.cursor()

@@ -9,22 +9,21 @@ and loses no event.
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from core import roles, sandbox, templates
+from core import roles, sandbox, templates, trial_send
 from core.audiences import Audiences, exclusion_reason
 from core.campaigns import Campaigns
 from core.clock import Clock, utc_now
-from core.enums import Action, CampaignType, Channel, Provider, Recurrence, Status
-from core.errors import HeraldError, NotFound
-from core.models import Campaign, CampaignSpec, ChannelConfig, User, parse, to_utc
+from core.enums import Action, CampaignType, Channel, Provider, Status
+from core.errors import HeraldError, InvalidInput, NotFound
+from core.models import Campaign, CampaignSpec, ChannelConfig, Content, User, parse
+from core.slots import send_times
 from core.providers.smtp import SmtpSettings, send_smtp
 from core.providers.webhook import WebhookSettings, send_webhook
 from core.secrets import PASSWORD, TOKEN, Secrets, channel_config_owner
@@ -120,6 +119,23 @@ class Delivery:
         return frame.select(
             "id", "version", "due_at", "status", "total", "processed", "started_at", "finished_at", "failure_reason"
         ).sort("due_at", descending=True)
+
+    def send_test(self, actor: User, config_id: int, content: Content | Mapping[str, Any],
+                  addresses: str | Sequence[str], profile: Mapping[str, Any]) -> list[trial_send.TrialOutcome]:
+        """A test send of `content` (rendered for `profile`) to up to 10 addresses, through the
+        configuration's real provider; nothing is recorded as a delivery event (core.trial_send)."""
+        user = ws.user(self.store.cursor(), actor.id)
+        roles.require(user.role if user else None, Action.CREATE)
+        config = next((c for c in ws.channel_configs(self.store.cursor()) if c.id == config_id), None)
+        if config is None:
+            raise NotFound(f"channel configuration #{config_id} does not exist")
+        if not config.enabled:
+            raise InvalidInput({"channel_config_id": f"“{config.name}” is disabled"})
+        to = trial_send.parse_addresses(addresses, config.channel)
+        messages = trial_send.messages(content, profile, to, config.id or 0)
+        if config.provider is Provider.SANDBOX:
+            return trial_send.sandbox_outcomes(to)
+        return trial_send.outcomes(to, self._hand_off(config, messages))
 
     def execute_pending(self) -> list[RunProgress]:
         """Run (or resume) every pending or interrupted run, oldest first."""
@@ -277,38 +293,6 @@ def latest_slot(campaign: Campaign, now: datetime) -> datetime | None:
 
 def due_slots(campaign: Campaign, until: datetime) -> Iterator[datetime]:
     """Every send time (UTC) from going live up to `until` (and the schedule's end), in order."""
-    spec, schedule = campaign.spec, campaign.spec.schedule
-    if spec.type is not CampaignType.SCHEDULED or campaign.live_at is None or campaign.live_at > until:
+    if campaign.spec.type is not CampaignType.SCHEDULED or campaign.live_at is None:
         return
-    if schedule is None or not schedule.recurring:
-        yield campaign.live_at
-        return
-    start = schedule.starts_at or _wall(campaign.live_at, schedule.timezone)
-    end = schedule.end_utc()
-    for wall in _walls(start, schedule.recurrence):
-        moment = to_utc(wall, schedule.timezone)
-        assert moment is not None
-        if moment > until or (end is not None and moment > end):
-            return
-        if moment >= campaign.live_at - timedelta(minutes=1):
-            yield moment
-
-
-def _wall(utc: datetime, timezone: str) -> datetime:
-    return utc.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-
-
-def _walls(start: datetime, recurrence: Recurrence):  # type: ignore[no-untyped-def]
-    """Wall-clock slots from `start`: daily, weekly, or monthly on the same day (clamped)."""
-    n = 0
-    while True:
-        if recurrence is Recurrence.DAILY:
-            yield start + timedelta(days=n)
-        elif recurrence is Recurrence.WEEKLY:
-            yield start + timedelta(weeks=n)
-        else:
-            month = start.month - 1 + n
-            year, month = start.year + month // 12, month % 12 + 1
-            day = min(start.day, calendar.monthrange(year, month)[1])
-            yield start.replace(year=year, month=month, day=day)
-        n += 1
+    yield from send_times(campaign.spec.schedule, campaign.live_at, until)

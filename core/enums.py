@@ -125,6 +125,7 @@ class Action(StrEnum):
     MANAGE_CHANNELS = "manage_channels"
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
+    VIEW_REPORTS = "view_reports"
 
     @property
     def label(self) -> str:
@@ -153,4 +154,5 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MANAGE_CHANNELS: "manage channel configurations",
     Action.MANAGE_USERS: "manage users",
     Action.MANAGE_SETTINGS: "change workspace settings",
+    Action.VIEW_REPORTS: "view reports",
 }

@@ -29,6 +29,9 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MANAGE_CHANNELS: frozenset({_AD}),
     Action.MANAGE_USERS: frozenset({_AD}),
     Action.MANAGE_SETTINGS: frozenset({_AD}),
+    # PRODUCT.md: Viewers "see campaigns, audiences and reports"; Approvers may what Managers may "plus
+    # ... view reports", so Managers may not; Administrators may everything.
+    Action.VIEW_REPORTS: frozenset({_V, _AP, _AD}),
 }
 
 _ROLE_ORDER = (_V, _M, _AP, _AD)

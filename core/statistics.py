@@ -397,3 +397,40 @@ def breakdown(
         .collect()
     )
     return _wide(counts, [*cols, attribute], list(BREAKDOWN_COUNTS), list(BREAKDOWN_RATES))
+
+
+def unique_series(
+    events: Events, every: Every = "1h", by: Sequence[str] = (), since: datetime | None = None,
+) -> pl.DataFrame:
+    """Distinct recipients who opened / clicked in each time bucket, for the performance chart.
+
+    A bucket is a window, so this follows `summary(since=...)`: unique opens of a bucket = distinct
+    (run_id, profile_id) with an `opened` event in it. A recipient who opens on two days counts on
+    both, so buckets do not add up to the campaign's unique opens (they would, had each recipient
+    been placed at one bucket only, which hides how engagement spreads over time).
+    Columns: *by, bucket (Datetime), unique_opens (Int64), unique_clicks (Int64); buckets without any
+    open or click are absent (join onto `time_series` for a gap-free axis). Sorted by group, bucket.
+    """
+    if every not in ("1h", "1d"):
+        raise ValueError(f"every must be '1h' or '1d', got {every!r}")
+    cols = _check_by(by)
+    engaged = (
+        _window(events, since)
+        .with_columns(pl.col("event").cast(EVENT_DTYPE))
+        .filter(pl.col("event").is_in(["opened", "clicked"]))
+        .select(*cols, "run_id", "profile_id", "event", pl.col("occurred_at").dt.truncate(every).alias("bucket"))
+        .collect()
+    )
+    key = _packed_key() if _packable(engaged) else pl.struct("run_id", "profile_id")
+    event = pl.col("event")
+    out = engaged.group_by(*cols, "bucket").agg(
+        key.filter(event == "opened").n_unique().cast(pl.Int64).alias("unique_opens"),
+        key.filter(event == "clicked").n_unique().cast(pl.Int64).alias("unique_clicks"),
+    )
+    return out.sort([*cols, "bucket"], nulls_last=True)
+
+
+def with_rates(counts: pl.DataFrame) -> pl.DataFrame:
+    """`counts` (the `COUNTS` columns, e.g. summed over runs or grown by appended events) with every
+    rate of `RATES` recomputed exactly as `summary` computes it, so cached totals stay identical."""
+    return counts.with_columns(_rate(*RATES[name]).alias(name) for name in RATES)

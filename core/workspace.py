@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from core import roles
+from core.analytics import Analytics
 from core.audiences import Audiences
 from core.campaigns import Campaigns
 from core.delivery import Delivery, provider_settings
@@ -37,6 +38,7 @@ class Workspace:
         self.campaigns = Campaigns(store, clock)
         self.audiences = Audiences(store, clock)
         self.delivery = Delivery(store, self.audiences, clock)
+        self.analytics = Analytics(store, self.audiences, clock)
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
@@ -51,6 +53,22 @@ class Workspace:
 
     def user_by_email(self, email: str) -> User | None:
         return ws.user_by_email(self.store.cursor(), email)
+
+    def user_for_identity(self, claims: Mapping[str, Any]) -> User:
+        """The Herald user an identity provider's sign-in maps to: by e-mail, case-insensitively.
+
+        An e-mail the provider says is unverified is refused, since anyone could claim it. The
+        user's role (None included) then decides everything they may do, as in demo mode."""
+        email = str(claims.get("email") or "").strip()
+        if not email:
+            raise PermissionDenied("The sign-in provider did not share an e-mail address, so Herald cannot tell "
+                                   "who you are. Ask your administrator to add the 'email' scope.")
+        if claims.get("email_verified") is False:
+            raise PermissionDenied(f"The sign-in provider has not verified {email}; verify it there and sign in again.")
+        user = self.user_by_email(email)
+        if user is None:
+            raise PermissionDenied(f"{email} is not a Herald user. Ask an Administrator to add you.")
+        return user
 
     def add_user(self, actor: User | None, name: str, email: str, role: Role | None) -> User:
         """Administrators add users; `actor=None` only while the workspace has no user at all."""

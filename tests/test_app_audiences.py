@@ -39,7 +39,7 @@ def _count(db: Path, where: str, now: datetime | None = None) -> int:
 def page(app_db: Path) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("pages/audiences.py").run()
+    at.switch_page("app_pages/audiences.py").run()
     assert not at.exception, at.exception
     return at
 

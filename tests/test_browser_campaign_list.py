@@ -52,9 +52,10 @@ def test_list_default_filter_then_cleared(
     expect(page.get_by_label("Signed in as")).to_have_value("Mia Manager · Manager")
 
 
-def _open(page: Page, app_url: str, name: str, extra_status: Status | None = None) -> None:
-    """Find one campaign by name in the list and select its row."""
-    page.goto(app_url)
+def _open(page: Page, app_url: str, name: str, extra_status: Status | None = None, navigate: bool = True) -> None:
+    """Find one campaign by name in the list and select its row (in this session if not `navigate`)."""
+    if navigate:
+        page.goto(app_url)
     expect(page.get_by_text("Showing")).to_be_visible(timeout=30_000)
     page.get_by_label("Search by name").fill(name)
     page.keyboard.press("Enter")

@@ -20,9 +20,9 @@ MANAGER_MAY = {
     A.MANAGE_AUDIENCES, A.SUPPRESS,
 }
 ROLE_MAY: dict[Role, set[Action]] = {
-    Role.VIEWER: {A.VIEW},
+    Role.VIEWER: {A.VIEW, A.VIEW_REPORTS},  # "see campaigns, audiences and reports"
     Role.MANAGER: MANAGER_MAY,
-    Role.APPROVER: MANAGER_MAY | {A.APPROVE, A.REJECT, A.ACTIVATE, A.STOP},
+    Role.APPROVER: MANAGER_MAY | {A.APPROVE, A.REJECT, A.ACTIVATE, A.STOP, A.VIEW_REPORTS},  # "plus ... view reports"
     Role.ADMINISTRATOR: set(Action),
 }
 
@@ -153,8 +153,10 @@ WORKSPACE_ATTEMPTS: dict[str, tuple[Action, Callable[[World], Attempt]]] = {
         A.IMPORT_PROFILES,
         lambda w: lambda u: w.ws.audiences.import_profiles(u, b"profile_id,email\n1,a@herald.example\n", "p.csv"),
     ),
+    "view_reports": (A.VIEW_REPORTS, lambda w: lambda u: w.ws.analytics.overview(u)),
 }
-WORKSPACE_ONLY = {A.MANAGE_AUDIENCES, A.SUPPRESS, A.UNSUPPRESS, A.IMPORT_PROFILES}
+WORKSPACE_ONLY = {A.MANAGE_AUDIENCES, A.SUPPRESS, A.UNSUPPRESS, A.IMPORT_PROFILES, A.VIEW_REPORTS}
+READ_ONLY = {A.VIEW, A.VIEW_REPORTS}
 
 
 def _suppressed_then(w: World, attempt: Attempt) -> Attempt:
@@ -178,7 +180,7 @@ def test_service_enforces_the_role_table(
     if action in ROLE_MAY[role]:
         attempt(world.user(role))
         changed = dump(world.store) != before
-        assert changed is (action is not A.VIEW), f"{role} {name} should {'' if changed else 'not '}write"
+        assert changed is (action not in READ_ONLY), f"{role} {name} should {'' if changed else 'not '}write"
     else:
         with pytest.raises(PermissionDenied) as refused:
             attempt(world.user(role))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import streamlit as st
 
+from core.errors import PermissionDenied
 from core.models import User
 from core.scheduler import start_in_background
 from core.workspace import Workspace, database_path
@@ -24,7 +26,43 @@ def _workspace(path: str) -> Workspace:
     return workspace
 
 
+def auth_configured() -> bool:
+    """An OIDC provider is configured when `.streamlit/secrets.toml` has an [auth] section."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file at all: demo mode
+        return False
+
+
 def signed_in_user() -> User | None:
+    """Who is using the app: the OIDC sign-in when a provider is configured, else demo mode."""
+    return _oidc_user() if auth_configured() else _demo_user()
+
+
+def _oidc_user() -> User | None:
+    """`st.login` with the configured provider; the signed-in e-mail maps to a Herald user in core."""
+    if not st.user.is_logged_in:
+        st.title("Herald")
+        st.write("Sign in with your organisation's account to open the campaign dashboard.")
+        providers = [k for k, v in st.secrets["auth"].items() if isinstance(v, Mapping)]
+        for provider in providers or [None]:
+            label = f"Sign in with {provider.replace('_', ' ').title()}" if provider else "Sign in"
+            if st.button(label, type="primary", key=f"sign_in_{provider}"):
+                st.login(provider)
+        return None
+    try:
+        user = workspace().user_for_identity(st.user.to_dict())
+    except PermissionDenied as exc:
+        st.error(str(exc))
+        st.button("Sign out", key="sign_out_refused", on_click=st.logout)
+        return None
+    with st.sidebar:
+        st.caption(f"Signed in as **{user.name}** · {user.role.label if user.role else 'no role'}")
+        st.button("Sign out", key="sign_out", on_click=st.logout)
+    return user
+
+
+def _demo_user() -> User | None:
     """Demo mode: the visitor picks one of the workspace's users (shown plainly as demo mode)."""
     users = workspace().users()
     if not users:
