@@ -19,7 +19,7 @@ from core.profile_import import ProfileFileRefused
 from core.roles import may
 from core.segments import PROFILE_SCHEMA, Group, Kind, Operator, describe
 from core.workspace import Workspace
-from ui.session import workspace
+from ui.session import page_context
 
 _IDS = itertools.count()
 OPERATOR_LABELS = {
@@ -47,10 +47,7 @@ REASON_LABELS = {"suppressed": "Suppressed", "no_address": "No address", "no_con
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title("Audiences")
     try:
         _overview(ws, user)

@@ -10,19 +10,15 @@ import streamlit as st
 
 from core.enums import Channel, Status
 from core.errors import HeraldError
-from core.models import User
 from core.schedule_calendar import month_weeks, shift, span, week_of
-from ui.session import workspace
+from ui.session import page_context
 
 _STATUS_COLOUR = {Status.SCHEDULED.value: "blue", Status.LIVE.value: "green"}
 _MAX_PER_DAY = 6  # a month cell lists this many sends, then "+n more"
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title("Calendar")
     today = ws.clock().date()
     anchor: date = st.session_state.setdefault("calendar_day", today)

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.models import User
 from ui.campaign_view import details, flash
-from ui.session import workspace
+from ui.session import page_context
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
+    user, ws = page_context()
     st.page_link("app_pages/campaigns.py", label="← All campaigns")
     raw = st.query_params.get("id", "")
     if not raw.isdigit():
         st.error(f"“{raw}” is not a campaign number: open a campaign from the list or the calendar.")
         st.stop()
-    details(workspace(), user, int(raw))
+    details(ws, user, int(raw))
 
 
 flash()

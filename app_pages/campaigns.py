@@ -10,17 +10,13 @@ import streamlit as st
 from core.enums import DEFAULT_LIST_STATUSES, CampaignType, Channel, Status
 from core.errors import HeraldError
 from core.listing import ListQuery, filter_campaigns, status_counts, tag_options
-from core.models import User
 from ui.campaign_view import OPEN_DRAFT_MARK, details, flash
-from ui.session import workspace
+from ui.session import page_context
 
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     try:
         ws.campaigns.advance()  # due status changes (Scheduled -> Live, ...) show at once; idempotent
         frame = ws.campaigns.list_frame(user)

@@ -9,19 +9,16 @@ from core import charts
 from core.analytics import MAX_COMPARE
 from core.errors import HeraldError
 from core.labels import METRICS, RATES, label
-from core.models import User
 from ui.analytics_view import chart, ready, table
-from ui.session import workspace
+from ui.analytics_view import last_24h as period
+from ui.session import page_context
 
 _SHOWN = ("campaign", "channel", "status", "targeted", "excluded", "sent", "delivered", "unique_opens", "unique_clicks",
           "unsubscribes", "delivery_rate", "unique_open_rate", "unique_click_rate", "bounce_rate", "unsubscribe_rate")
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title("Compare campaigns")
     if not ready(ws, user):
         st.stop()
@@ -31,8 +28,7 @@ def main() -> None:
     pick, window = st.columns([4, 2], vertical_alignment="bottom")
     chosen = pick.multiselect(f"Campaigns (up to {MAX_COMPARE})", ids, default=ids[:3], max_selections=MAX_COMPARE,
                               format_func=lambda i: f"{names[i]} (#{i})", key="compare_ids")
-    last_24h = window.segmented_control("Period", ["all", "24h"], default="all", required=True, key="compare_window",
-                                        format_func={"all": "All time", "24h": "Last 24 hours"}.get) == "24h"
+    last_24h = period(window, "compare_window")
     if not chosen:
         st.info("Choose at least one campaign.")
         st.stop()

@@ -8,16 +8,12 @@ import streamlit as st
 from core import charts
 from core.errors import HeraldError
 from core.labels import count, label
-from core.models import User
 from ui.analytics_view import chart, ready, table
-from ui.session import workspace
+from ui.session import page_context
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title("Overview")
     if not ready(ws, user):
         st.stop()

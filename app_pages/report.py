@@ -14,16 +14,14 @@ from core.models import User
 from core.report_models import CampaignReport
 from core.workspace import Workspace
 from ui.analytics_view import chart, ready, table
-from ui.session import workspace
+from ui.analytics_view import last_24h as period
+from ui.session import page_context
 
 _WORSE_WHEN_HIGHER = {"excluded", "unsubscribes"}
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title("Campaign report")
     if not ready(ws, user):
         st.stop()
@@ -40,8 +38,7 @@ def main() -> None:
     picker, run_picker, window = st.columns([3, 2, 2], vertical_alignment="bottom")
     campaign_id = picker.selectbox("Campaign", ids, format_func=lambda i: f"{names[i]} (#{i})", key="report_campaign")
     st.query_params["id"] = st.session_state["report_link"] = str(campaign_id)
-    last_24h = window.segmented_control("Period", ["all", "24h"], default="all", required=True, key="report_window",
-                                        format_func={"all": "All time", "24h": "Last 24 hours"}.get) == "24h"
+    last_24h = period(window, "report_window")
     try:
         report = ws.analytics.report(user, campaign_id, None, last_24h)
         run_ids: list[int | None] = [None, *report.runs.sort("due_at", descending=True)["run_id"].to_list()]

@@ -19,7 +19,7 @@ from core.roles import may
 from core.templates import preview
 from core.wizard import STEPS, duration_words, check_step, next_occurrences, prerequisites, send_duration, step_of
 from core.workspace import Workspace
-from ui.session import workspace
+from ui.session import page_context
 from ui.wizard_state import wizard_state
 
 TIMEZONES = ("UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
@@ -38,10 +38,7 @@ def _state() -> dict[str, Any]:
 
 
 def main() -> None:
-    user: User | None = st.session_state.get("user")
-    if user is None:
-        st.stop()
-    ws = workspace()
+    user, ws = page_context()
     st.title(f"Edit draft #{_state()['id']}" if _state().get("resumed") else "New campaign")
     missing = prerequisites(ws, user)
     if missing:

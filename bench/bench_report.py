@@ -16,11 +16,8 @@ The clock stands 12 hours after the big campaign's send, so its last-24-hours vi
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics as pystats
 import sys
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +27,7 @@ if __package__ in (None, ""):
 
 import polars as pl
 
-from bench.timing import p95, times
+from bench.timing import p95, rss_gb, step, times
 from core.enums import Role
 from core.event_simulation import simulate_events
 from core.profiles import generate_profiles
@@ -46,17 +43,6 @@ OTHER_CHANNELS = ("email", "sms", "push", "in_app")
 TARGET_MS = 200.0
 BATCH = 20_000
 
-
-def _rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-
-
-def _step(label: str, call: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    value = call()
-    took = time.perf_counter() - start
-    print(f"  {label:<58} {took:7.1f} s   (peak RSS {_rss_gb():.1f} GB)", flush=True)
-    return value, took
 
 
 def _events(profiles: int, target: int) -> pl.DataFrame:
@@ -76,9 +62,9 @@ def _events(profiles: int, target: int) -> pl.DataFrame:
 def _setup(profiles: int, events: int, clock: list[datetime]) -> tuple[Workspace, Any, int, int]:
     ws = Workspace(Store(":memory:"), clock=lambda: clock[0])
     admin = ws.add_user(None, "Bench", "bench@herald.example", Role.ADMINISTRATOR)
-    _step(f"generate and store {profiles:,} profiles", lambda: ws.replace_profiles(
-        admin, generate_profiles(profiles, now=BIG_START)))
-    frame, _ = _step("simulate delivery events", lambda: _events(profiles, events))
+    step(f"generate and store {profiles:,} profiles", lambda: ws.replace_profiles(
+        admin, generate_profiles(profiles, now=BIG_START)), width=58)
+    frame, _ = step("simulate delivery events", lambda: _events(profiles, events), width=58)
     print(f"  -> {frame.height:,} events", flush=True)
     # Campaign rows (ids 1..25) on the events' channels, and a run row per simulated run.
     channels = ["email", *(OTHER_CHANNELS[i % len(OTHER_CHANNELS)] for i in range(OTHERS))]
@@ -95,7 +81,7 @@ def _setup(profiles: int, events: int, clock: list[datetime]) -> tuple[Workspace
                 delivery_rows.update_run(cur, run_id, status="finished")
             delivery_rows.insert_events(cur, frame)
 
-    _step("store events and runs in DuckDB", store)
+    step("store events and runs in DuckDB", store, width=58)
     big_sent = frame.filter((pl.col("campaign_id") == 1) & (pl.col("event") == "sent"))["occurred_at"].min()
     clock[0] = big_sent.replace(microsecond=0) + timedelta(hours=12)
     typical = 2  # an email campaign of the history (channels[1] is email too: 24 % 4 == 0)
@@ -116,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     analytics = ws.analytics
 
     print("\nCold load (the first report after the app starts; the page shows progress meanwhile)")
-    _, t_profiles = _step("profile frame into memory (Audiences.profiles)", ws.audiences.profiles)
+    _, t_profiles = step("profile frame into memory (Audiences.profiles)", ws.audiences.profiles, width=58)
     last = [-1.0]
 
     def progress(fraction: float, text: str) -> None:
@@ -124,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             last[0] = fraction
             print(f"      {fraction:4.0%}  {text}", flush=True)
 
-    _, t_events = _step("events into memory (Analytics.warm: read + prepare)", lambda: analytics.warm(admin, progress))
+    _, t_events = step("events into memory (Analytics.warm: read + prepare)", lambda: analytics.warm(admin, progress), width=58)
 
     rows: list[tuple[str, float, list[float], list[float]]] = []
     for name, campaign_id in (("biggest", 1), ("typical", typical)):
@@ -136,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 analytics.breakdown(admin, cid, attribute="country", last_24h=window)
                 assert report.figures["targeted"] >= 0
 
-            _, first = _step(f"first report + breakdown: {label}", page)
+            _, first = step(f"first report + breakdown: {label}", page, width=58)
             rerun = times(page, args.repeats, warmups=0)
 
             def recompute(cid: int = campaign_id, window: bool = last_24h) -> None:
@@ -152,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         batch = cur.sql(f"SELECT * FROM delivery_events WHERE campaign_id = {typical} AND event = 'opened' "
                         f"LIMIT {BATCH}").pl().with_columns(pl.col("occurred_at") + timedelta(hours=1))
         delivery_rows.insert_events(cur, batch)
-    _, t_append = _step(f"append {batch.height:,} events (count check, read, statistics.append)",
+    _, t_append = step(f"append {batch.height:,} events (count check, read, statistics.append)",
                         lambda: analytics.warm(admin))
-    _, t_after = _step("report + breakdown of that campaign, all time, afterwards",
+    _, t_after = step("report + breakdown of that campaign, all time, afterwards",
                        lambda: (analytics.report(admin, typical), analytics.breakdown(admin, typical)))
 
     print(f"\n| {'report page (report + breakdown by country)':<44} | {'first s':>7} | {'rerun median ms':>15} | "
@@ -170,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(pystats.median(rerun) for _, _, rerun, _ in rows) * 1e3
     info = analytics.cache_info()
     print(f"({n_events:,} events; cache: {info['full_loads']} full load(s), {info['appends']} append(s); "
-          f"peak RSS {_rss_gb():.1f} GB)")
+          f"peak RSS {rss_gb():.1f} GB)")
     verdict = worst < TARGET_MS
     print(f"\n{'PASS' if verdict else 'FAIL'}  rerun median < {TARGET_MS:.0f} ms (worst case {worst:.2f} ms)")
     return 0 if verdict else 1

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import resource
 import statistics as pystats
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,7 +24,7 @@ if __package__ in (None, ""):
 import duckdb
 import polars as pl
 
-from bench.timing import p95, times
+from bench.timing import p95, rss_gb, step, times
 from core import statistics as stats
 from core.event_simulation import simulate_events
 from core.store import Store
@@ -144,17 +140,6 @@ SELECT *, {_RATES_SQL} FROM joined ORDER BY campaign_id"""
 
 
 
-def _rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-
-
-def _step(label: str, call: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    value = call()
-    took = time.perf_counter() - start
-    print(f"  {label:<44} {took:7.1f} s   (peak RSS {_rss_gb():.1f} GB)", flush=True)
-    return value, took
-
 
 def _recipients_for(n_events: int) -> int:
     """Recipients that yield ~n_events with this bench's campaigns: scale a small pilot run."""
@@ -196,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Campaign summary bench: ~{args.events:,} events, {CAMPAIGNS} campaigns x {RUNS} runs, "
           f"Polars {pl.__version__} ({pl.thread_pool_size()} threads), DuckDB {duckdb.__version__}")
     n = _recipients_for(args.events)
-    raw, t_sim = _step(f"simulate_events({n:,} recipients)", lambda: simulate_events(
+    raw, t_sim = step(f"simulate_events({n:,} recipients)", lambda: simulate_events(
         n, campaigns=CAMPAIGNS, runs_per_campaign=RUNS, seed=SEED))
     print(f"  -> {raw.height:,} events, {raw.estimated_size() / 1e9:.2f} GB in Polars")
 
@@ -209,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         cur.execute("INSERT INTO delivery_events SELECT * FROM incoming").fetchall()
         cur.unregister("incoming")
 
-    _step(f"load into DuckDB (in-memory store, {threads} threads)", load)
-    prepared, t_prepare = _step("statistics.prepare (one-off, at app load)", lambda: stats.prepare(raw))
+    step(f"load into DuckDB (in-memory store, {threads} threads)", load)
+    prepared, t_prepare = step("statistics.prepare (one-off, at app load)", lambda: stats.prepare(raw))
 
     print(f"\nTiming summary(by=campaign_id): median of {args.repeats} after a warm-up", flush=True)
     polars_call = lambda: stats.summary(prepared, by=("campaign_id",))
@@ -255,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL'}  {label}")
     for problem in problems[:10]:
         print(f"      {problem}")
-    print(f"peak RSS {_rss_gb():.1f} GB")
+    print(f"peak RSS {rss_gb():.1f} GB")
     store.close()
     return 0 if all(ok for _, ok in checks) else 1
 

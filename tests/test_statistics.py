@@ -40,6 +40,26 @@ CASES: list[tuple[int, tuple[Channel, ...]]] = [
 # ------------------------------------------------------------------------------------------------
 # Independent SQL. Written out by hand, on purpose not derived from core.statistics.
 
+COUNTS_SQL = """
+    count(*) FILTER (WHERE event IN ('excluded', 'sent', 'error')) AS targeted,
+    count(*) FILTER (WHERE event = 'excluded') AS excluded,
+    count(*) FILTER (WHERE event = 'excluded' AND reason = 'suppressed') AS excluded_suppressed,
+    count(*) FILTER (WHERE event = 'excluded' AND reason = 'no_address') AS excluded_no_address,
+    count(*) FILTER (WHERE event = 'excluded' AND reason = 'no_consent') AS excluded_no_consent,
+    count(*) FILTER (WHERE event = 'excluded' AND reason = 'frequency_cap') AS excluded_frequency_cap,
+    count(*) FILTER (WHERE event = 'sent') AS sent,
+    count(*) FILTER (WHERE event = 'error') AS errors,
+    count(*) FILTER (WHERE event = 'delivered') AS delivered,
+    count(*) FILTER (WHERE event = 'bounced') AS bounced,
+    count(*) FILTER (WHERE event = 'bounced' AND bounce = 'hard') AS bounced_hard,
+    count(*) FILTER (WHERE event = 'bounced' AND bounce = 'soft') AS bounced_soft,
+    count(*) FILTER (WHERE event = 'opened') AS opens,
+    count(DISTINCT (run_id, profile_id)) FILTER (WHERE event = 'opened') AS unique_opens,
+    count(*) FILTER (WHERE event = 'clicked') AS clicks,
+    count(DISTINCT (run_id, profile_id)) FILTER (WHERE event = 'clicked') AS unique_clicks,
+    count(*) FILTER (WHERE event = 'unsubscribed') AS unsubscribes,
+    count(*) FILTER (WHERE event = 'complained') AS complaints"""
+
 SUMMARY_SQL = """
 SELECT *,
     CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
@@ -50,24 +70,7 @@ SELECT *,
     CASE WHEN delivered > 0 THEN unsubscribes / delivered END AS unsubscribe_rate
 FROM (
     SELECT {keys}
-        count(*) FILTER (WHERE event IN ('excluded', 'sent', 'error')) AS targeted,
-        count(*) FILTER (WHERE event = 'excluded') AS excluded,
-        count(*) FILTER (WHERE event = 'excluded' AND reason = 'suppressed') AS excluded_suppressed,
-        count(*) FILTER (WHERE event = 'excluded' AND reason = 'no_address') AS excluded_no_address,
-        count(*) FILTER (WHERE event = 'excluded' AND reason = 'no_consent') AS excluded_no_consent,
-        count(*) FILTER (WHERE event = 'excluded' AND reason = 'frequency_cap') AS excluded_frequency_cap,
-        count(*) FILTER (WHERE event = 'sent') AS sent,
-        count(*) FILTER (WHERE event = 'error') AS errors,
-        count(*) FILTER (WHERE event = 'delivered') AS delivered,
-        count(*) FILTER (WHERE event = 'bounced') AS bounced,
-        count(*) FILTER (WHERE event = 'bounced' AND bounce = 'hard') AS bounced_hard,
-        count(*) FILTER (WHERE event = 'bounced' AND bounce = 'soft') AS bounced_soft,
-        count(*) FILTER (WHERE event = 'opened') AS opens,
-        count(DISTINCT (run_id, profile_id)) FILTER (WHERE event = 'opened') AS unique_opens,
-        count(*) FILTER (WHERE event = 'clicked') AS clicks,
-        count(DISTINCT (run_id, profile_id)) FILTER (WHERE event = 'clicked') AS unique_clicks,
-        count(*) FILTER (WHERE event = 'unsubscribed') AS unsubscribes,
-        count(*) FILTER (WHERE event = 'complained') AS complaints
+        {counts}
     FROM delivery_events
     WHERE occurred_at >= ?
     {group_by}
@@ -131,7 +134,7 @@ def _keys(by: Sequence[str], prefix: str = "") -> str:
 
 def summary_sql(by: Sequence[str]) -> str:
     group_by = f"GROUP BY {', '.join(by)}" if by else ""
-    return SUMMARY_SQL.format(keys=_keys(by), group_by=group_by)
+    return SUMMARY_SQL.format(keys=_keys(by), group_by=group_by, counts=COUNTS_SQL.strip())
 
 
 def query(cur: duckdb.DuckDBPyConnection, sql: str, since: datetime | None) -> list[dict[str, Any]]:

@@ -31,6 +31,13 @@ def ready(ws: Workspace, user: User) -> bool:
         return False
 
 
+def last_24h(where: st.delta_generator.DeltaGenerator, key: str) -> bool:
+    """The report's period toggle: all time, or activity in the last 24 hours."""
+    choice = where.segmented_control("Period", ["all", "24h"], default="all", required=True, key=key,
+                                     format_func={"all": "All time", "24h": "Last 24 hours"}.get)
+    return choice == "24h"
+
+
 def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart"
 

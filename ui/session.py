@@ -26,6 +26,15 @@ def _workspace(path: str) -> Workspace:
     return workspace
 
 
+def page_context() -> tuple[User, Workspace]:
+    """Who is signed in and their workspace, for a page; nothing renders for nobody (the sign-in
+    screen or its refusal is already showing)."""
+    user: User | None = st.session_state.get("user")
+    if user is None:
+        st.stop()
+    return user, workspace()
+
+
 def auth_configured() -> bool:
     """An OIDC provider is configured when `.streamlit/secrets.toml` has an [auth] section."""
     try:
