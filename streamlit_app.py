@@ -13,6 +13,7 @@ page = st.navigation(
             st.Page("app_pages/wizard.py", title="New campaign"),
             st.Page("app_pages/calendar.py", title="Calendar"),
             st.Page("app_pages/audiences.py", title="Audiences"),
+            st.Page("app_pages/admin.py", title="Administration"),
             st.Page("app_pages/campaign.py", title="Campaign", url_path="campaign", visibility="hidden"),
         ],
         "Analytics": [

@@ -49,7 +49,7 @@ def prerequisites(ws: Workspace, actor: User) -> list[Missing]:
         return missing
     if not [c for c in ws.channel_configs() if c.enabled]:
         missing.append(Missing("There is no enabled channel configuration.",
-                               "An Administrator creates one (sender, provider, throttle) for the channel."))
+                               "An Administrator creates one (sender, provider, throttle) for the channel.", "admin"))
     if not ws.audiences.list(actor):
         missing.append(Missing("There is no audience yet.", "Build one from rules or upload a list.",
                                "audiences"))

@@ -14,7 +14,7 @@ from core import roles
 from core.analytics import Analytics
 from core.audiences import Audiences
 from core.campaigns import Campaigns
-from core.delivery import Delivery, provider_settings
+from core.delivery import Delivery, FrequencyCap, frequency_cap, provider_settings
 from core.clock import Clock, utc_now
 from core.enums import Action, Channel, Role
 from core.errors import InvalidInput, NotFound, PermissionDenied
@@ -156,6 +156,10 @@ class Workspace:
             else:
                 caps[channel.value] = {"messages": messages, "days": days}
             ws.put_setting(cur, "frequency_caps", caps)
+
+    def frequency_caps(self) -> dict[Channel, FrequencyCap | None]:
+        """Each channel's cap (None: uncapped), for the settings page."""
+        return {channel: frequency_cap(self.store, channel) for channel in Channel}
 
     def _require(self, cur: Any, actor: User, action: Action) -> User:
         user = ws.user(cur, actor.id)

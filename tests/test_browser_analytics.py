@@ -52,3 +52,14 @@ def test_report_compare_overview(page: Page, app_url: str, screenshots: Path, tm
     expect(page.get_by_text("Top campaigns by click-through").first).to_be_visible(timeout=60_000)
     _settle(page)
     page.screenshot(path=screenshots / "analytics-overview.png", full_page=True)
+
+
+def test_administration_page(page: Page, app_url: str, screenshots: Path) -> None:
+    page.goto(app_url)
+    page.get_by_label("Signed in as").click()
+    page.get_by_role("option", name="Ada Admin · Administrator").click()
+    page.get_by_role("link", name="Administration").click()
+    expect(page.get_by_text("Add a configuration")).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="glide-cell-1-0"]').first).to_be_attached()
+    page.wait_for_timeout(800)
+    page.screenshot(path=screenshots / "admin-configurations.png", full_page=True)
