@@ -5,6 +5,7 @@ campaign as a Draft at any step, and opening a Draft from the list resumes it he
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -295,6 +296,10 @@ def _describe(schedule: dict[str, Any]) -> str:
 
 
 def _save(ws: Workspace, user: User, state: dict[str, Any]) -> bool:
+    """Create or update the Draft; a step that changed nothing writes nothing (and no history)."""
+    spec = _spec(state["data"])
+    if state["id"] is not None and state.get("saved") == spec:
+        return True
     try:
         if state["id"] is None:
             saved = ws.campaigns.create(user, _spec(state["data"]))
@@ -307,6 +312,7 @@ def _save(ws: Workspace, user: User, state: dict[str, Any]) -> bool:
         st.error(str(exc))
         return False
     state["id"], state["revision"], state["errors"] = saved.id, saved.revision, {}
+    state["saved"] = copy.deepcopy(spec)
     return True
 
 

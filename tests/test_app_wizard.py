@@ -186,3 +186,17 @@ def test_a_draft_opened_from_its_page_resumes_prefilled(app_db: Path) -> None:
     _click(at, "Edit")
     assert [t.value for t in at.title] == [f"Edit draft #{draft_id}"]
     assert _step(at) == 1 and at.text_input(key="w_name").value == name
+
+
+def test_a_step_that_changed_nothing_writes_no_history(wizard: AppTest, app_db: Path) -> None:
+    at = wizard
+    _click(at, "Next")
+    at.text_input(key="w_name").input("Wizard quiet steps").run()
+    for _ in range(3):
+        _click(at, "Next")  # Properties, Channel and Audience each save once, then nothing changes
+    _click(at, "Back")
+    _click(at, "Next")
+    saved = at.session_state["wizard"]["id"]
+    actions = Store.shared(app_db).cursor().execute(
+        "SELECT action FROM audit_log WHERE campaign_id = ? ORDER BY id", [saved]).fetchall()
+    assert [a for (a,) in actions] == ["create", "edit", "edit"]
