@@ -32,8 +32,9 @@ seed: setup
 reseed: setup
 	$(PY) -m core seed --db "$(HERALD_DB)" --reset
 
+# app.py is the dashboard (streamlit_app.py) and the REST API (/api/v1/) in one st.App.
 run: seed
-	$(PY) -m streamlit run streamlit_app.py --server.address 127.0.0.1 --server.headless true \
+	$(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.headless true \
 		--browser.gatherUsageStats false
 
 # DuckDB's bindings print "nanobind: leaked ..." at interpreter exit; it is teardown noise, not a
@@ -49,6 +50,7 @@ bench: setup-test
 	-$(PY) -m bench.bench_render
 	-$(PY) -m bench.bench_stats
 	-$(PY) -m bench.bench_report
+	-$(PY) -m bench.bench_api
 
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache

@@ -1,6 +1,7 @@
-"""Administration: channel configurations (with their password or token), users and roles, and the
-workspace settings (approval, frequency caps). Everyone may look; core lets only Administrators
-change anything, and says so if someone else tries."""
+"""Administration: channel configurations (with their password or token), users and roles, the
+workspace settings (approval, frequency caps) and the REST API's keys. Everyone may look (API keys
+excepted: core shows them to Administrators only); core lets only Administrators change anything,
+and says so if someone else tries."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ def main() -> None:
     st.title("Administration")
     if user.role is not Role.ADMINISTRATOR:
         st.info("Only Administrators change these settings; you can look.")
-    configs, users, settings = st.tabs(["Channel configurations", "Users", "Settings"])
+    configs, users, settings, keys = st.tabs(["Channel configurations", "Users", "Settings", "API keys"])
     with configs:
         _configs(ws, user)
     with users:
         _users(ws, user)
     with settings:
         _settings(ws, user)
+    with keys:
+        _api_keys(ws, user)
 
 
 def _done(message: str) -> None:
@@ -189,6 +192,60 @@ def _settings(ws: Workspace, user: User) -> None:
                 _refused(exc)
             else:
                 _done(f"{chosen.label}: {'no cap' if value is None else f'{value} per {int(span)} days'}.")
+
+
+def _api_keys(ws: Workspace, user: User) -> None:
+    st.markdown("Programs call Herald's REST API (`/api/v1/`, described at `/api/v1/openapi.json`) with a key, "
+                "sent as `Authorization: Bearer <key>`. A key acts with its own role: any role reads campaigns and "
+                "runs; Manager, Approver or Administrator keys trigger API-triggered campaigns; Viewer, Approver or "
+                "Administrator keys read statistics.")
+    created = st.session_state.pop("api_key_created", None)
+    if created:
+        name, plain = created
+        st.success(f"Key “{name}” created. Copy it now: Herald keeps only its hash and will not show it again.")
+        st.code(plain, language=None)
+    try:
+        keys = ws.api_keys.list(user)
+    except HeraldError as exc:  # only Administrators see keys, and core says so
+        st.info(str(exc))
+        return
+    st.dataframe(pl.DataFrame({
+        "Id": [k.id for k in keys], "Name": [k.name for k in keys], "Role": [k.role.label for k in keys],
+        "Key": [f"hk_{k.prefix}_…" for k in keys], "Created (UTC)": [k.created_at for k in keys],
+        "Created by": [k.created_by_name or "—" for k in keys],
+        "Status": ["active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" for k in keys],
+    }, schema_overrides={"Created (UTC)": pl.Datetime("us")}), hide_index=True,
+        column_config={"Created (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+    left, right = st.columns(2)
+    with left.form("add_api_key", border=True):
+        st.markdown("**Create a key**")
+        name = st.text_input("Name (what calls with it)", key="api_key_name", placeholder="Order service")
+        role = st.selectbox("Role", list(Role), index=list(Role).index(Role.MANAGER), key="api_key_role",
+                            format_func=lambda r: r.label)
+        if st.form_submit_button("Create key", type="primary"):
+            try:
+                key, plain = ws.api_keys.create(user, name, role)
+            except HeraldError as exc:
+                _refused(exc)
+            else:
+                st.session_state["api_key_created"] = (key.name, plain)
+                st.rerun()
+    active = {k.id: k for k in keys if k.active}
+    with right.container(border=True):
+        st.markdown("**Revoke a key**")
+        if not active:
+            st.caption("No active key.")
+            return
+        chosen = st.selectbox("Key", list(active), key="api_key_pick",
+                              format_func=lambda i: f"{active[i].name} · {active[i].role.label} · hk_{active[i].prefix}…")
+        st.caption("Calls with a revoked key are refused from the next one on; this cannot be undone.")
+        if st.button("Revoke key", key="api_key_revoke"):
+            try:
+                revoked = ws.api_keys.revoke(user, chosen)
+            except HeraldError as exc:
+                _refused(exc)
+            else:
+                _done(f"“{revoked.name}” is revoked.")
 
 
 message = st.session_state.pop("admin_flash", None)

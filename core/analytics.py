@@ -30,7 +30,7 @@ from core import statistics as stats
 from core.audiences import Audiences
 from core.benchmarks_stats import benchmarks, flags, peers, with_extra_rates
 from core.clock import Clock, utc_now
-from core.enums import Action, Status
+from core.enums import Action, Role, Status
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.event_cache import EventCache, EventsSnapshot, Progress, ResultMemo
 from core.labels import ATTRIBUTES
@@ -98,6 +98,16 @@ class Analytics:
     ) -> CampaignReport:
         """One campaign (or one of its runs): KPI tiles, funnel, timeline, reasons, flags, runs."""
         self._authorise(actor)
+        return self._report(campaign_id, run_id, last_24h)
+
+    def report_for_role(
+        self, role: Role | None, who: str, campaign_id: int, run_id: int | None = None, last_24h: bool = False
+    ) -> CampaignReport:
+        """`report` for a caller that is not a user but holds a role (an API key, named by `who`)."""
+        roles.require(role, Action.VIEW_REPORTS, who=who)
+        return self._report(campaign_id, run_id, last_24h)
+
+    def _report(self, campaign_id: int, run_id: int | None, last_24h: bool) -> CampaignReport:
         meta = self._campaign(campaign_id)
         runs = self._check_run(meta, run_id)
         snap, since = self.events.current(), self._since(last_24h)

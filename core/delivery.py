@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from core import roles, sandbox, templates, trial_send
+from core import roles, sandbox, templates, tracking, trial_send
 from core.audiences import Audiences, exclusion_reason
 from core.campaigns import Campaigns
 from core.clock import Clock, utc_now
@@ -186,6 +186,8 @@ class Delivery:
                     events.append(sandbox.simulate(outgoing, run_id, channel, spec.purpose, sent_at))
                 else:
                     messages = _messages(outgoing, channel, subject, body, run_id)
+                    if config.provider is Provider.SMTP:
+                        messages = self._email(messages, run, config, content)
                     events.append(self._hand_off(config, messages))
             frame = pl.concat(events).with_columns(
                 pl.lit(run_id, pl.Int32).alias("run_id"),
@@ -228,6 +230,19 @@ class Delivery:
                 .alias("reason")
             )
         return selected.sort("profile_id")
+
+    def _email(self, messages: pl.DataFrame, run: dict[str, Any], config: ChannelConfig,
+               content: Content) -> pl.DataFrame:
+        """An SMTP run's messages: HTML when the template is, and with tracking on in the channel
+        configuration, with signed click redirects and (HTML) an open pixel (core.tracking).
+        Test sends never come here, so they carry no tracking."""
+        html = tracking.is_html(content.body)
+        messages = messages.with_columns(pl.lit(html).alias("html"))
+        if not config.tracking:
+            return messages
+        return tracking.Tracking(self.store, self.clock).track_messages(
+            messages, int(run["id"]), int(run["campaign_id"]), int(run["version"]), html=html
+        )
 
     def _hand_off(self, config: ChannelConfig, messages: pl.DataFrame) -> pl.DataFrame:
         """A real provider: SMTP for email, an HTTP webhook gateway for the other channels."""

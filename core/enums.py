@@ -126,6 +126,8 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_SETTINGS = "manage_settings"
     VIEW_REPORTS = "view_reports"
+    TRIGGER = "trigger"  # an API key's call to send an API-triggered campaign
+    MANAGE_API_KEYS = "manage_api_keys"
 
     @property
     def label(self) -> str:
@@ -155,4 +157,6 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MANAGE_USERS: "manage users",
     Action.MANAGE_SETTINGS: "change workspace settings",
     Action.VIEW_REPORTS: "view reports",
+    Action.TRIGGER: "trigger API campaigns",
+    Action.MANAGE_API_KEYS: "manage API keys",
 }

@@ -15,6 +15,15 @@ class PermissionDenied(HeraldError):
     pass
 
 
+class Unauthenticated(HeraldError):
+    """A request that does not say who it is (no, unknown or revoked API key)."""
+
+
+class Conflict(HeraldError):
+    """The request is fine but the state of what it names refuses it now (e.g. a campaign that is
+    not Live, or the same Idempotency-Key still being processed)."""
+
+
 class IllegalTransition(HeraldError):
     pass
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import (
     BaseModel,
+    PlainSerializer,
     ConfigDict,
     Field,
     StringConstraints,
@@ -37,6 +38,16 @@ PUSH_MAX_CHARS = 1000
 
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _utc_text(moment: datetime) -> str:
+    """A naive UTC time (what core keeps) as RFC 3339 text with its zone: 2026-11-23T09:00:00Z."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# A naive UTC datetime that JSON shows with its "Z", as OpenAPI's date-time format wants (the REST API).
+UtcTime = Annotated[datetime, PlainSerializer(_utc_text, return_type=str, when_used="json")]
 
 
 def parse(model: type[M], data: Any) -> M:

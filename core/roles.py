@@ -32,6 +32,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # PRODUCT.md: Viewers "see campaigns, audiences and reports"; Approvers may what Managers may "plus
     # ... view reports", so Managers may not; Administrators may everything.
     Action.VIEW_REPORTS: frozenset({_V, _AP, _AD}),
+    # The REST API: a key acts with its own role. Triggering sends messages to named profiles, which
+    # is content a Manager already prepares and an Approver/Administrator activated: Managers and up.
+    Action.TRIGGER: frozenset({_M, _AP, _AD}),
+    Action.MANAGE_API_KEYS: frozenset({_AD}),
 }
 
 _ROLE_ORDER = (_V, _M, _AP, _AD)

@@ -10,6 +10,7 @@ days after the send; analytics count an event once its time has come.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -35,19 +36,39 @@ SOFT_REASONS = ("452 4.2.2 mailbox full", "421 4.7.0 try again later", "451 4.3.
 ERROR_REASON = "provider refused the message: malformed recipient"
 
 
-def _draw(profile_ids: np.ndarray, run_id: int, stream: int) -> np.ndarray:
-    """Uniform [0, 1) per profile from splitmix64 of (run, profile, stream): stable across batches."""
+def _draw(profile_ids: np.ndarray, run_id: int | np.ndarray, stream: int) -> np.ndarray:
+    """Uniform [0, 1) per profile from splitmix64 of (run, profile, stream): stable across batches.
+
+    `run_id` may be one run or one per profile (`simulate_many`); uint64 arithmetic wraps modulo
+    2^64 exactly as the masked Python integers do, so both give the same draws."""
     with np.errstate(over="ignore"):
         x = profile_ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        x ^= np.uint64((run_id * 0x100000001B3 + stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+        if isinstance(run_id, np.ndarray):
+            x ^= run_id.astype(np.uint64) * np.uint64(0x100000001B3) + np.uint64(
+                (stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+        else:
+            x ^= np.uint64((run_id * 0x100000001B3 + stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9) & _MASK64
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB) & _MASK64
         x ^= x >> np.uint64(31)
     return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def _factor(values: pl.Series, table: dict[str, float]) -> np.ndarray:
+def _factor(values: pl.Series | list[str | None], table: dict[str, float]) -> np.ndarray:
+    if isinstance(values, list):
+        return np.array([table.get(v, 1.0) if v is not None else 1.0 for v in values], dtype=np.float64)
+    if len(values) <= SMALL:  # a dict lookup per value beats a Polars call for a few (API triggers)
+        return np.array([table.get(v, 1.0) for v in values.cast(pl.String).to_list()], dtype=np.float64)
     return values.cast(pl.String).replace_strict(table, default=1.0, return_dtype=pl.Float64).to_numpy()
+
+
+SMALL = 512
+
+
+def errors(profile_ids: np.ndarray, run_id: int) -> np.ndarray:
+    """Which messages of a run the sandbox refuses (an `error` event): the same draw `simulate`
+    makes, so a caller can answer before the full simulation runs."""
+    return _draw(profile_ids, run_id, 0) < ERROR_RATE
 
 
 def simulate(
@@ -58,9 +79,67 @@ def simulate(
     `recipients` needs profile_id, loyalty_tier and country; `sent_at` is datetime64[us] per row.
     """
     ids = recipients["profile_id"].to_numpy()
+    _, frame = _frame(ids, _simulate(recipients, ids, run_id, len(ids), channel, purpose, sent_at))
+    return frame
+
+
+def simulate_many(
+    recipients: pl.DataFrame, run_ids: np.ndarray, channel: Channel, purpose: Purpose, sent_at: np.ndarray
+) -> pl.DataFrame:
+    """`simulate` for several runs at once (API triggers committed together): `run_ids` gives each
+    row's run, whose rows must be consecutive. The events of each run are exactly what `simulate`
+    gives for that run's rows alone, plus a `run_id` column; one call costs about what one run costs."""
+    columns = simulate_columns(recipients["profile_id"].to_numpy(), recipients["loyalty_tier"],
+                               recipients["country"], run_ids, channel, purpose, sent_at)
+    return pl.DataFrame({
+        "profile_id": columns["profile_id"],
+        "event": _EVENTS.gather(_nullable(columns["event"])),
+        "bounce": _BOUNCES.gather(_nullable(columns["bounce"])),
+        "reason": _REASONS.gather(_nullable(columns["reason"])),
+        "occurred_at": columns["occurred_at"],
+        "run_id": pl.Series(columns["run_id"], dtype=pl.Int32),
+    })
+
+
+def simulate_columns(
+    profile_ids: np.ndarray, loyalty_tier: pl.Series | list[str | None], country: pl.Series | list[str | None],
+    run_ids: np.ndarray, channel: Channel, purpose: Purpose, sent_at: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """`simulate_many`'s events as NumPy columns, for callers that write them without a DataFrame:
+    profile_id, event / bounce / reason (indices into EVENT_NAMES, BOUNCE_NAMES, REASON_NAMES; -1
+    for none), occurred_at (datetime64[us]), run_id and row (the recipient's position)."""
+    ids = np.asarray(profile_ids, dtype=np.int64)
+    runs = np.asarray(run_ids, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]]) if len(runs) else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, len(runs)])
+    if len(np.unique(runs)) != len(starts):
+        raise ValueError("simulate_many needs each run's rows together")
+    batch_len = np.repeat(sizes, sizes)  # what len(ids) is inside `simulate` for each row's run
+    parts = _simulate_factors(ids, loyalty_tier, country, runs, batch_len, channel, purpose, sent_at)
+    rows = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    return {
+        "profile_id": ids[rows], "event": _codes(parts, 1), "bounce": _codes(parts, 4), "reason": _codes(parts, 3),
+        "occurred_at": np.concatenate([p[2] for p in parts]).astype("datetime64[us]"), "run_id": runs[rows],
+        "row": rows,
+    }
+
+
+def _simulate(
+    recipients: pl.DataFrame, ids: np.ndarray, run_id: int | np.ndarray, batch_len: int | np.ndarray,
+    channel: Channel, purpose: Purpose, sent_at: np.ndarray,
+) -> list[tuple[Any, ...]]:
+    return _simulate_factors(ids, recipients["loyalty_tier"], recipients["country"], run_id, batch_len, channel,
+                             purpose, sent_at)
+
+
+def _simulate_factors(
+    ids: np.ndarray, tier: pl.Series | list[str | None], country: pl.Series | list[str | None],
+    run_id: int | np.ndarray, batch_len: int | np.ndarray, channel: Channel, purpose: Purpose, sent_at: np.ndarray,
+) -> list[tuple[Any, ...]]:
+    """Each kind of event as (row indices into recipients, event, times, reason, bounce)."""
     sent = sent_at.astype("datetime64[us]").astype(np.int64)
-    engagement = _factor(recipients["loyalty_tier"], TIER_ENGAGEMENT) * _factor(recipients["country"], COUNTRY_ENGAGEMENT)
-    bounce_risk = _factor(recipients["loyalty_tier"], TIER_BOUNCE)
+    engagement = _factor(tier, TIER_ENGAGEMENT) * _factor(country, COUNTRY_ENGAGEMENT)
+    bounce_risk = _factor(tier, TIER_BOUNCE)
     u = [_draw(ids, run_id, k) for k in range(12)]
 
     error = u[0] < ERROR_RATE
@@ -82,46 +161,72 @@ def simulate(
 
     b_ids = np.flatnonzero(bounced)
     pick = (u[3][b_ids] * 3).astype(np.int64)  # three reasons of each kind
-    bounce_reason = pl.Series(np.where(hard[b_ids], pick, pick + 3)).replace_strict(
-        dict(enumerate(HARD_REASONS + SOFT_REASONS)), return_dtype=pl.String
-    )
-    parts = [
-        _events(ids[error], "error", sent[error], reason=ERROR_REASON),
-        _events(ids[ok], "sent", sent[ok]),
-        _events(ids[delivered], "delivered", delivered_at[delivered]),
-        _events(ids[b_ids], "bounced", sent[b_ids] + 2 * _US, reason=bounce_reason,
-                bounce=pl.Series(np.where(hard[b_ids], "hard", "soft"), dtype=pl.String)),
-        _repeated(ids, n_opens, first_open, 5 * 3600 * _US, "opened"),
-        _repeated(ids, n_clicks, first_click, 2 * 3600 * _US, "clicked"),
-        _events(ids[unsubscribed], "unsubscribed", (np.where(opened, first_open, delivered_at) + 60 * _US)[unsubscribed]),
-        _events(ids[complained], "complained", (delivered_at + 2 * 3600 * _US)[complained]),
+    bounce_reason = np.where(hard[b_ids], pick, pick + 3) + 1  # into _REASONS, after ERROR_REASON
+    every = np.arange(len(ids))
+    return [
+        (every[error], _EVENT_CODE["error"], sent[error], 0, None),
+        (every[ok], _EVENT_CODE["sent"], sent[ok], None, None),
+        (every[delivered], _EVENT_CODE["delivered"], delivered_at[delivered], None, None),
+        (b_ids, _EVENT_CODE["bounced"], sent[b_ids] + 2 * _US, bounce_reason, np.where(hard[b_ids], 0, 1)),
+        _repeated(ids, batch_len, n_opens, first_open, 5 * 3600 * _US, "opened"),
+        _repeated(ids, batch_len, n_clicks, first_click, 2 * 3600 * _US, "clicked"),
+        (every[unsubscribed], _EVENT_CODE["unsubscribed"],
+         (np.where(opened, first_open, delivered_at) + 60 * _US)[unsubscribed], None, None),
+        (every[complained], _EVENT_CODE["complained"], (delivered_at + 2 * 3600 * _US)[complained], None, None),
     ]
-    return pl.concat(parts, how="vertical")
 
 
-def _events(
-    ids: np.ndarray, event: str, at: np.ndarray, reason: str | pl.Series | None = None,
-    bounce: pl.Series | None = None,
-) -> pl.DataFrame:
-    n = len(ids)
-    text = lambda value: value if isinstance(value, pl.Series) else pl.repeat(value, n, dtype=pl.String, eager=True)  # noqa: E731
-    return pl.DataFrame(
-        {
-            "profile_id": ids,
-            "event": text(event),
-            "bounce": text(bounce),
-            "reason": text(reason),
-            "occurred_at": at.astype("datetime64[us]"),
-        }
-    )
+EVENT_NAMES = ("error", "sent", "delivered", "bounced", "opened", "clicked", "unsubscribed", "complained")
+BOUNCE_NAMES = ("hard", "soft")
+REASON_NAMES = (ERROR_REASON, *HARD_REASONS, *SOFT_REASONS)
+_EVENT_CODE = {name: i for i, name in enumerate(EVENT_NAMES)}
+_EVENTS = pl.Series("event", EVENT_NAMES, dtype=pl.String)
+_BOUNCES = pl.Series("bounce", BOUNCE_NAMES, dtype=pl.String)
+_REASONS = pl.Series("reason", REASON_NAMES, dtype=pl.String)
 
 
-def _repeated(ids: np.ndarray, counts: np.ndarray, first: np.ndarray, spacing: int, event: str) -> pl.DataFrame:
+def _codes(parts: list[tuple[Any, ...]], position: int) -> np.ndarray:
+    """One code per event from the parts' `position` (None: -1, one value, or one per row)."""
+    pieces = []
+    for part in parts:
+        value, n = part[position], len(part[0])
+        if isinstance(value, np.ndarray):
+            pieces.append(value.astype(np.int64))
+        else:
+            pieces.append(np.full(n, -1 if value is None else value, dtype=np.int64))
+    return np.concatenate(pieces)
+
+
+def _nullable(codes: np.ndarray) -> pl.Series:
+    missing = codes < 0
+    return pl.Series(np.where(missing, 0, codes)).set(pl.Series(missing), None) if missing.any() else pl.Series(codes)
+
+
+def _frame(ids: np.ndarray, parts: list[tuple[Any, ...]]) -> tuple[np.ndarray, pl.DataFrame]:
+    """(source row of each event, the events frame): the parts in order, as one frame.
+
+    A part is (rows, event code, times, reason, bounce); reason and bounce are None, one index or
+    an index per row into the small tables above, so the text columns are gathered, not built."""
+    rows = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    frame = pl.DataFrame({
+        "profile_id": ids[rows],
+        "event": _EVENTS.gather(_nullable(_codes(parts, 1))),
+        "bounce": _BOUNCES.gather(_nullable(_codes(parts, 4))),
+        "reason": _REASONS.gather(_nullable(_codes(parts, 3))),
+        "occurred_at": np.concatenate([p[2] for p in parts]).astype("datetime64[us]"),
+    })
+    return rows, frame
+
+
+def _repeated(
+    ids: np.ndarray, batch_len: int | np.ndarray, counts: np.ndarray, first: np.ndarray, spacing: int, event: str
+) -> tuple[Any, ...]:
     """`counts[i]` events for profile i: the first at `first[i]`, the others spread after it."""
     rows = np.repeat(np.arange(len(ids)), counts)
     nth = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    jitter = (_draw(ids[rows] + nth, len(ids), 99) * spacing).astype(np.int64) * (nth > 0)
-    return _events(ids[rows], event, first[rows] + nth * spacing + jitter)
+    salt = batch_len[rows] if isinstance(batch_len, np.ndarray) else batch_len
+    jitter = (_draw(ids[rows] + nth, salt, 99) * spacing).astype(np.int64) * (nth > 0)
+    return rows, _EVENT_CODE[event], first[rows] + nth * spacing + jitter, None, None
 
 
 def send_times(start: datetime, count: int, per_second: int) -> np.ndarray:

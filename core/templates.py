@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -462,3 +462,100 @@ def preview(
     if not needed:
         frame = pl.DataFrame({"_": [None]})
     return str(render(tpl, frame, context, escape_html=escape_html).item())
+
+
+# ---- a few rows of a big frame, fast (API triggers) --------------------------------------------
+
+
+def context_text(key: str, value: Any, fallback: str | None, escape_html: bool = False) -> str:
+    """What `render` shows for a JSON context value (text, whole number, number, true/false, null),
+    computed in plain Python: the same text as `_scalar_fragment`, without a Polars call per value.
+
+    Other types (dates, Decimals) go through `_scalar_fragment` itself."""
+    if value is None:
+        return fallback or ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            return _scalar_fragment(key, value, fallback, escape_html)
+        return str(value)
+    if isinstance(value, float):
+        scaled = value * 100.0
+        if not abs(scaled) < MAX_FLOAT * 100.0:  # NaN, ±inf, too big: missing
+            return fallback or ""
+        cents = round(scaled)  # round-half-to-even on the same double, as Polars' half_to_even
+        whole = "-0" if -100 < cents < 0 else str(abs(cents) // 100 * (1 if cents > 0 else -1 if cents < 0 else 0))
+        return whole + _FRACTION_TEXT[abs(cents) % 100]
+    if isinstance(value, str):
+        if escape_html:
+            for plain, escaped in zip(_HTML_FROM, _HTML_TO):
+                value = value.replace(plain, escaped)
+        if fallback:
+            return value if value else fallback
+        return value
+    return _scalar_fragment(key, value, fallback, escape_html)
+
+
+_FRACTION_TEXT: Final = tuple(_FRACTIONS.to_list())
+
+
+class RowRenderer:
+    """Messages for a few rows of one (big, long-lived) profile frame: each profile token's text is
+    computed once for every row by the code `render` uses, so a message is then a join of strings.
+
+    `render(rows, context)` equals `render(template, profiles[rows], context)` for JSON context
+    values (tests/test_templates_rows.py checks it); it costs microseconds per message instead of a
+    Polars pipeline per call, which is what an API trigger for one recipient needs.
+    """
+
+    def __init__(self, template: Template | str, profiles: pl.DataFrame, *, escape_html: bool = False) -> None:
+        tpl = _template(template)
+        self.template = tpl
+        self.escape_html = escape_html
+        pieces: dict[_Key, list[pl.Series]] = {}
+        for token in tpl.tokens:
+            key = (token.source, token.name, token.fallback)
+            if token.source != "profile" or key in pieces:
+                continue
+            if token.name not in profiles.columns:
+                raise ValueError(f"{token.raw} needs the profile column {token.name!r}, which is not loaded")
+            pieces[key] = _fragment(profiles.get_column(token.name), token.fallback, escape_html,
+                                    f"profile attribute {token.name!r}")
+        self._parts: list[str | list[pl.Series] | tuple[str, str | None]] = []
+        for part in tpl.parts:
+            if isinstance(part, str):
+                self._parts.append(part)
+            elif part.source == "profile":
+                self._parts.append(pieces[(part.source, part.name, part.fallback)])
+            else:
+                self._parts.append((part.name, part.fallback))
+
+    def render(self, rows: Sequence[int], context: Mapping[str, Any] | None = None) -> list[str]:
+        values = context or {}
+        shared: dict[tuple[str, str | None], str] = {}
+        columns: list[str | list[list[Any]] | str] = []
+        few = len(rows) <= 8
+        index = pl.Series(rows, dtype=pl.Int64) if not few else None
+        for part in self._parts:
+            if isinstance(part, str):
+                columns.append(part)
+            elif isinstance(part, tuple):
+                name, fallback = part
+                if part not in shared:
+                    shared[part] = context_text(name, values.get(name), fallback, self.escape_html)
+                columns.append(shared[part])
+            elif few:
+                columns.append([[piece[r] for r in rows] for piece in part])
+            else:
+                columns.append([piece.gather(index).to_list() for piece in part])
+        messages = []
+        for i in range(len(rows)):
+            text = []
+            for column in columns:
+                if isinstance(column, str):
+                    text.append(column)
+                else:
+                    text.extend(piece[i] for piece in column)
+            messages.append("".join(text))
+        return messages

@@ -4,6 +4,7 @@ campaigns refer to (users, channel configurations, audiences, settings), each gu
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ import polars as pl
 
 from core import roles
 from core.analytics import Analytics
+from core.api_keys import ApiKeys
+from core.api_reads import ApiReads
 from core.audiences import Audiences
 from core.campaigns import Campaigns
 from core.delivery import Delivery, FrequencyCap, frequency_cap, provider_settings
@@ -22,8 +25,11 @@ from core.models import ChannelConfig, User, parse
 from core.store import Store, profile_rows
 from core.store import workspace_rows as ws
 from core.store.audience_rows import bump_profiles_revision
+from core.triggers import Triggers
 
 DEFAULT_DB = Path("data") / "herald.duckdb"
+_SHARED: dict[str, Workspace] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def database_path() -> Path:
@@ -39,11 +45,30 @@ class Workspace:
         self.audiences = Audiences(store, clock)
         self.delivery = Delivery(store, self.audiences, clock)
         self.analytics = Analytics(store, self.audiences, clock)
+        self.api_keys = ApiKeys(store, clock)
+        self.triggers = Triggers(store, self.audiences, self.delivery, clock)
+        self.api = ApiReads(store, self.analytics)
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> Workspace:
-        """The process-wide workspace on `path` (default: database_path())."""
+        """A workspace on the process-wide store of `path` (default: database_path())."""
         return cls(Store.shared(path or database_path()))
+
+    @classmethod
+    def shared(cls, path: str | Path | None = None) -> Workspace:
+        """The one workspace per database file and process, for callers outside any dashboard session
+        (the REST API's routes): what they cache (profiles, keys, campaigns) is then shared. Looked up
+        by the path as given first, so a hot caller does not resolve the path on every call."""
+        given = str(path or database_path())
+        found = _SHARED.get(given)
+        if found is not None and not found.store.closed:
+            return found
+        store = Store.shared(given)
+        with _SHARED_LOCK:
+            found = _SHARED.get(given)
+            if found is None or found.store is not store:
+                found = _SHARED[given] = cls(store)
+            return found
 
     # ---- users ---------------------------------------------------------------------------
 

@@ -67,13 +67,29 @@ def server_counts(server_db: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def app_url(server_db: Path, server_counts: dict[str, int]) -> Iterator[str]:
-    """`streamlit run` on 127.0.0.1 and a free port, as a user would start it."""
+def server_api_key(server_db: Path, server_counts: dict[str, int]) -> str:
+    """A Manager API key in the served file, made before the server takes the file."""
+    from core.enums import Role
+    from core.workspace import Workspace
+
+    store = Store(server_db)
+    try:
+        ws = Workspace(store)
+        admin = next(u for u in ws.users() if u.role is Role.ADMINISTRATOR)
+        return ws.api_keys.create(admin, "Served tests", Role.MANAGER)[1]
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(server_db: Path, server_counts: dict[str, int], server_api_key: str) -> Iterator[str]:
+    """`streamlit run app.py` (the dashboard and the REST API) on 127.0.0.1 and a free port, as a
+    user would start it."""
     port = _free_port()
     env = {**os.environ, "HERALD_DB": str(server_db), "PYTHONPATH": str(ROOT)}
     log = open(server_db.parent / "streamlit.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

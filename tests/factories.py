@@ -25,7 +25,8 @@ from core.workspace import Workspace
 T0 = datetime(2026, 1, 5, 9, 0)  # a winter Monday, naive UTC like everything in core/
 
 # Every table a campaign action may write to: "nothing was written" means all of them are unchanged.
-TABLES = ("campaigns", "campaign_versions", "audit_log", "settings", "channel_configs", "users", "audiences")
+TABLES = ("campaigns", "campaign_versions", "audit_log", "settings", "channel_configs", "users", "audiences",
+          "api_keys")
 
 SENDERS: dict[Channel, str] = {
     Channel.EMAIL: "news@herald.example",

@@ -17,7 +17,7 @@ from factories import World, dump, make, set_role, spec, world  # noqa: F401  (w
 A = Action
 MANAGER_MAY = {
     A.VIEW, A.CREATE, A.EDIT, A.MODIFY, A.DISCARD_DRAFT, A.REQUEST_APPROVAL, A.CANCEL_REVIEW, A.DUPLICATE,
-    A.MANAGE_AUDIENCES, A.SUPPRESS,
+    A.MANAGE_AUDIENCES, A.SUPPRESS, A.TRIGGER,  # an API key with a Manager's role may trigger (core/roles.py)
 }
 ROLE_MAY: dict[Role, set[Action]] = {
     Role.VIEWER: {A.VIEW, A.VIEW_REPORTS},  # "see campaigns, audiences and reports"
@@ -154,8 +154,10 @@ WORKSPACE_ATTEMPTS: dict[str, tuple[Action, Callable[[World], Attempt]]] = {
         lambda w: lambda u: w.ws.audiences.import_profiles(u, b"profile_id,email\n1,a@herald.example\n", "p.csv"),
     ),
     "view_reports": (A.VIEW_REPORTS, lambda w: lambda u: w.ws.analytics.overview(u)),
+    "create_api_key": (A.MANAGE_API_KEYS, lambda w: lambda u: w.ws.api_keys.create(u, "Orders service", Role.MANAGER)),
 }
-WORKSPACE_ONLY = {A.MANAGE_AUDIENCES, A.SUPPRESS, A.UNSUPPRESS, A.IMPORT_PROFILES, A.VIEW_REPORTS}
+# TRIGGER is an API key's action (its role, not a user's): tests/test_api_keys.py covers it per role.
+WORKSPACE_ONLY = {A.MANAGE_AUDIENCES, A.SUPPRESS, A.UNSUPPRESS, A.IMPORT_PROFILES, A.VIEW_REPORTS, A.TRIGGER}
 READ_ONLY = {A.VIEW, A.VIEW_REPORTS}
 
 

@@ -3,15 +3,18 @@ the user's role allow. Shown under the list for the selected row and on the camp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import polars as pl
 import streamlit as st
 
 from core import roles
-from core.enums import Action
+from core.enums import Action, CampaignType, Channel, Status
 from core.errors import HeraldError
 from core.models import Campaign, User
+from core.triggers import context_keys
 from core.workspace import Workspace
 from ui.wizard_state import resume
 
@@ -60,6 +63,11 @@ def details(ws: Workspace, user: User, campaign_id: int, link: bool = False) -> 
             head.error(f"Failed: {campaign.failure_reason}")
         with actions:
             _action_buttons(ws, user, campaign)
+        if spec.type is CampaignType.API_TRIGGERED:
+            with st.expander("Trigger it through the API", expanded=campaign.status is Status.LIVE):
+                st.caption("Calls are accepted while the campaign is Live and inside its start/end window, with a "
+                           "Manager, Approver or Administrator API key (Administration → API keys).")
+                st.code(trigger_curl(campaign, _base_url()), language="bash")
         audit_tab, versions_tab, runs_tab, setup_tab = st.tabs(["History", "Versions", "Runs", "Set-up"])
         with audit_tab:
             trail = ws.campaigns.audit_trail(user, campaign.id)
@@ -100,6 +108,30 @@ def details(ws: Workspace, user: User, campaign_id: int, link: bool = False) -> 
                 )
         with setup_tab:
             _setup(ws, user, campaign)
+
+
+def trigger_curl(campaign: Campaign, base_url: str) -> str:
+    """A ready-to-copy call of the campaign's trigger endpoint, with the context keys its content reads."""
+    spec = campaign.spec
+    recipient = {Channel.EMAIL: {"address": "someone@example.com"},
+                 Channel.SMS: {"address": "+14155550100"}}.get(spec.channel, {"profile_id": 1})
+    body = json.dumps({"recipients": [recipient],
+                       "context": {key: f"<{key}>" for key in context_keys(campaign)}}, ensure_ascii=False)
+    return (f'curl -X POST "{base_url}/api/v1/campaigns/{campaign.id}/trigger" \\\n'
+            '  -H "Authorization: Bearer $HERALD_API_KEY" \\\n'
+            '  -H "Content-Type: application/json" \\\n'
+            f'  -H "Idempotency-Key: {campaign.id}-$(date +%s%N)" \\\n'
+            f"  -d '{body}'")
+
+
+def _base_url() -> str:
+    """Where the browser reached this app (scheme and host), else the default local address."""
+    try:
+        parts = urlsplit(st.context.url or "")
+    except Exception:  # noqa: BLE001 - no request context (tests, scripts)
+        parts = urlsplit("")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc \
+        else "http://127.0.0.1:8501"
 
 
 def _setup(ws: Workspace, user: User, campaign: Campaign) -> None:

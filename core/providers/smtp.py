@@ -33,6 +33,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from core.models import EMAIL_RE, Strict
 from core.providers import Event, events_frame, message_rows, reveal, scrub
 from core.providers.throttle import Pacer
+from core.tracking import is_html
 
 Security = Literal["none", "starttls", "tls"]
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
@@ -214,7 +215,9 @@ def _close(smtp: smtplib.SMTP) -> None:
 
 
 def build_message(row: dict[str, Any], settings: SmtpSettings, now: datetime) -> EmailMessage:
-    """An RFC 5322 message: From with name, To, Subject, Date, Message-ID and a UTF-8 plain body.
+    """An RFC 5322 message: From with name, To, Subject, Date, Message-ID and a UTF-8 body, sent as
+    text/html when the row's `html` says so (absent or None: when the body looks like HTML, per
+    core.tracking.is_html), else text/plain.
 
     A `message_id` in the row becomes the Message-ID, so a resumed run re-sends with the same id
     and receivers can spot the duplicate. Line breaks in a (rendered) subject are folded into
@@ -232,7 +235,9 @@ def build_message(row: dict[str, Any], settings: SmtpSettings, now: datetime) ->
     msg["Message-ID"] = f"<{given}@{domain}>" if given else make_msgid(domain=domain)
     if settings.reply_to:
         msg["Reply-To"] = settings.reply_to
-    msg.set_content(str(row["body"]))
+    body = str(row["body"])
+    html = row.get("html")
+    msg.set_content(body, subtype="html" if (is_html(body) if html is None else html) else "plain")
     return msg
 
 
@@ -255,12 +260,13 @@ def send_smtp(
     """
     secret = reveal(password)
     rows = message_rows(messages)
+    html_flags = messages.get_column("html").to_list() if "html" in messages.columns else [None] * len(rows)
     pacer = Pacer(per_second, monotonic=monotonic, sleep=sleep)
     conn = _Connection(settings, secret, tls_context)
     events: list[Event] = []
     fatal: str | None = None
     try:
-        for row in rows:
+        for row, html in zip(rows, html_flags):
             pid = int(row["profile_id"])  # type: ignore[arg-type]
             if fatal is not None:
                 events.append(Event(pid, "error", None, fatal, clock()))
@@ -270,7 +276,7 @@ def send_smtp(
                 events.append(Event(pid, "error", None, f"not an email address: {to[:80]!r}", clock()))
                 continue
             try:
-                msg = build_message({**row, "to": to}, settings, clock())
+                msg = build_message({**row, "to": to, "html": html}, settings, clock())
             except (ValueError, TypeError, IndexError) as exc:
                 events.append(Event(pid, "error", None, scrub(f"malformed message: {exc}", secret), clock()))
                 continue

@@ -29,7 +29,11 @@ class Store:
     def __init__(self, path: str | Path, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         self.path = str(path)
         self.commits = 0  # committed write transactions in this process: what memo() keys on
+        # ... of which those that may change more than runs and delivery events (API triggers write
+        # only those): what memo(..., past_deliveries=True) keys on, so hot API reads survive sends.
+        self.changes = 0
         self._memo: dict[str, tuple[int, Any]] = {}
+        self.closed = False
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -58,13 +62,18 @@ class Store:
         return self._connection.cursor()
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """All-or-nothing: any exception rolls back every statement run on the yielded cursor."""
+    def transaction(self, deliveries_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All-or-nothing: any exception rolls back every statement run on the yielded cursor.
+
+        `deliveries_only`: the caller promises to write nothing but runs, delivery events and
+        idempotency records, so memos taken with `past_deliveries=True` stay valid."""
         cur = self._connection.cursor()
         cur.begin()
         try:
             yield cur
             cur.commit()
+            if not deliveries_only:
+                self.changes += 1
             self.commits += 1
         except duckdb.TransactionException as exc:
             _rollback(cur)
@@ -77,25 +86,35 @@ class Store:
         finally:
             cur.close()
 
-    def memo(self, key: str, load: Callable[[], T]) -> T:
+    def memo(self, key: str, load: Callable[[], T], past_deliveries: bool = False) -> T:
         """`load()` again only after a write committed in this process.
 
         Sound because DuckDB lets one process open the file: every write goes through this Store.
-        Hot read paths (audience estimates) use it to skip a query per call.
+        Hot read paths (audience estimates) use it to skip a query per call. `past_deliveries=True`
+        keeps the value across transactions marked `deliveries_only` (campaigns, keys and
+        configurations do not change there), which API triggers commit many times a second.
         """
+        counter = "changes" if past_deliveries else "commits"
         seen = self._memo.get(key)
-        if seen is not None and seen[0] == self.commits:
+        if seen is not None and seen[0] == getattr(self, counter):
             return seen[1]
-        commits = self.commits
+        count = getattr(self, counter)
         value = load()
-        self._memo[key] = (commits, value)
+        self._memo[key] = (count, value)
         return value
+
+    def peek(self, key: str, past_deliveries: bool = False) -> Any:
+        """The memoised value of `key` if it is still valid, else None (never loads anything)."""
+        seen = self._memo.get(key)
+        counter = self.changes if past_deliveries else self.commits
+        return seen[1] if seen is not None and seen[0] == counter else None
 
     def close(self) -> None:
         with _OPEN_LOCK:
             for key, store in list(_OPEN.items()):
                 if store is self:
                     del _OPEN[key]
+        self.closed = True
         self._connection.close()
 
     def schema_version(self) -> int:

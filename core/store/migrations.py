@@ -229,4 +229,33 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "API keys (hashed), API-triggered runs, idempotency records",
+        """
+        CREATE SEQUENCE api_key_ids START 1;
+        CREATE TABLE api_keys (
+            id INTEGER PRIMARY KEY DEFAULT nextval('api_key_ids'),
+            name VARCHAR NOT NULL,
+            role user_role NOT NULL,
+            prefix VARCHAR NOT NULL UNIQUE,
+            key_hash VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            created_by INTEGER NOT NULL,
+            revoked_at TIMESTAMP,
+            revoked_by INTEGER
+        );
+        ALTER TABLE runs ADD COLUMN api_key_id INTEGER;
+        CREATE TABLE api_triggers (
+            api_key_id INTEGER NOT NULL,
+            campaign_id INTEGER NOT NULL,
+            idempotency_key VARCHAR NOT NULL,
+            request_hash VARCHAR NOT NULL,
+            run_id INTEGER,
+            response JSON NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (api_key_id, campaign_id, idempotency_key)
+        );
+        """,
+    ),
 )

@@ -1,0 +1,41 @@
+"""The REST API as `streamlit run app.py` serves it, next to the dashboard, in one process: the
+OpenAPI document, an authenticated read, a trigger of the seeded "Password reset" campaign (a
+Live, API-triggered email campaign), and the dashboard's own health check."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+def _call(url: str, key: str | None = None, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if data else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_server_answers_the_api_and_the_dashboard(app_url: str, server_api_key: str) -> None:
+    status, doc = _call(f"{app_url}/api/v1/openapi.json")
+    assert status == 200 and "/api/v1/campaigns/{campaign_id}/trigger" in doc["paths"]
+    status, refused = _call(f"{app_url}/api/v1/campaigns")
+    assert status == 401 and set(refused) == {"error", "problems"}
+    status, listed = _call(f"{app_url}/api/v1/campaigns?type=api_triggered&status=live", server_api_key)
+    assert status == 200
+    reset = next(c for c in listed["campaigns"] if c["name"] == "Password reset")
+    status, sent = _call(f"{app_url}{reset['trigger_path']}", server_api_key,
+                         {"recipients": [{"profile_id": 1}, {"profile_id": 2}], "context": {"order_id": "A-1"}})
+    assert status == 200, sent
+    assert sent["run_id"] and {r["status"] for r in sent["results"]} <= {"sent", "excluded", "error"}
+    status, runs = _call(f"{app_url}/api/v1/campaigns/{reset['id']}/runs?limit=1", server_api_key)
+    assert status == 200 and runs["runs"][0]["id"] == sent["run_id"]
+    with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=10) as health:
+        assert health.status == 200
+    status, missing = _call(f"{app_url}/api/v1/nothing-here", server_api_key)
+    assert status == 404 and "openapi.json" in missing["error"]
