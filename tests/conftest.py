@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,6 +39,17 @@ def app_db(seeded_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HERALD_DB", str(seeded_db))
     monkeypatch.setenv("HERALD_SCHEDULER", "off")  # in-process: keep the numbers still while asserting
     return seeded_db
+
+
+@pytest.fixture
+def private_db(seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the seeded workspace for in-process app tests that change settings, users or keys."""
+    Store.shared(seeded_db).cursor().execute("CHECKPOINT")
+    path = tmp_path / "herald.duckdb"
+    shutil.copy(seeded_db, path)
+    monkeypatch.setenv("HERALD_DB", str(path))
+    monkeypatch.setenv("HERALD_SCHEDULER", "off")
+    return path
 
 
 def _free_port() -> int:

@@ -5,7 +5,6 @@ settings; bad input and other roles change nothing."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +18,8 @@ APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 @pytest.fixture
-def admin_db(seeded_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    Store.shared(seeded_db).cursor().execute("CHECKPOINT")
-    path = tmp_path / "herald.duckdb"
-    shutil.copy(seeded_db, path)
-    monkeypatch.setenv("HERALD_DB", str(path))
-    monkeypatch.setenv("HERALD_SCHEDULER", "off")
-    return path
+def admin_db(private_db: Path) -> Path:
+    return private_db
 
 
 def _sql(db: Path, query: str) -> list[tuple[Any, ...]]:
