@@ -9,10 +9,12 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from core.enums import CampaignType, Status
+from core.tracking import CLICK_PATH, MAX_TOKEN_CHARS, OPEN_PATH, TOKEN_PREFIX
 from core.triggers import MAX_RECIPIENTS
 from core.api_reads import MAX_RUNS_PAGE
 
 from api.schemas import REQUEST_MODELS, RESPONSE_MODELS
+from api.tracking import ALLOW, NOT_FOUND
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1_048_576
@@ -47,6 +49,67 @@ def _get(summary: str, description: str, response: str, parameters: list[dict[st
         responses["404"] = _error("There is no such campaign (or run)")
     return {"get": {"summary": summary, "description": description, "parameters": parameters,
                     "responses": dict(sorted(responses.items()))}}
+
+
+_NO_STORE = {"Cache-Control": {"description": "never cached: every load or click reaches Herald",
+                               "schema": {"type": "string"}}}
+_GIF = {"image/gif": {"schema": {"type": "string", "contentMediaType": "image/gif"}}}
+_TEXT = {"text/plain": {"schema": {"type": "string"}, "example": NOT_FOUND}}
+
+
+def _token(kind: str) -> dict[str, Any]:
+    return {
+        "name": "token", "in": "path", "required": True,
+        "description": (f"the signed {kind} token Herald wrote into the email: `{TOKEN_PREFIX}` and base64url "
+                        "(the message's run, campaign, version and recipient"
+                        + (", and the link's target" if kind == "click" else "")
+                        + ", then an HMAC-SHA256 tag). Only the exact text Herald issued verifies: a forged, "
+                        "altered or truncated token, or one of the other kind, is not genuine"),
+        "schema": {"type": "string", "maxLength": MAX_TOKEN_CHARS,
+                   "pattern": f"^{TOKEN_PREFIX}[A-Za-z0-9_-]+$"},
+    }
+
+
+def _tracking(summary: str, description: str, kind: str, responses: dict[str, Any]) -> dict[str, Any]:
+    """GET and HEAD of a tracking route: no API key (the signed token is the credential); HEAD gives
+    the same answer and records nothing (link checkers and mail scanners probe with it)."""
+    responses = dict(sorted({
+        **responses,
+        "405": {"description": "Only GET and HEAD are allowed",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+                "headers": {"Allow": {"schema": {"type": "string", "enum": [ALLOW]}}}},
+    }.items()))
+    get = {"summary": summary, "description": description, "tags": ["tracking"], "security": [],
+           "parameters": [_token(kind)], "responses": responses}
+    head = {**get, "summary": f"{summary} (probe: records nothing)", "description": (
+        "The same answer as GET, without a body, and nothing is recorded: link checkers and mail scanners "
+        "probe links this way.")}
+    return {"get": get, "head": head}
+
+
+def _tracking_paths() -> dict[str, Any]:
+    return {
+        OPEN_PATH: _tracking(
+            "Open pixel of a tracked email",
+            "The 1×1 image a tracked HTML email loads. Always answers the same transparent GIF, so a mail client "
+            "never shows a broken image; the open is recorded as an `opened` event of the message's run only if "
+            "the token is genuine. No API key.",
+            "open", {"200": {
+                "description": "A 1×1 transparent GIF, whatever the token (a forged or altered one records nothing)",
+                "headers": _NO_STORE, "content": _GIF}}),
+        CLICK_PATH: _tracking(
+            "Click redirect of a tracked email",
+            "Where a tracked email's links point. A genuine token redirects to the http(s) URL it signs and "
+            "records a `clicked` event; anything else redirects nowhere. No API key.",
+            "click", {
+                "302": {"description": "A genuine click token: the redirect to the link's target (recorded)",
+                        "headers": {**_NO_STORE, "Location": {"description": "the URL the token signs",
+                                                              "schema": {"type": "string", "format": "uri"}}}},
+                "404": {"description": "A forged, altered or truncated token, an open token, or one signed by "
+                                       "another workspace: plain text, no redirect, nothing recorded",
+                        "headers": _NO_STORE, "content": _TEXT},
+            }),
+    }
 
 
 @cache
@@ -121,23 +184,30 @@ def document() -> dict[str, Any]:
                  "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0}},
             ]),
         f"{PREFIX}/campaigns/{{campaign_id}}/stats": _get(
-            "A campaign's statistics", "The campaign report's figures (all runs or one run; all time or the last "
-            "24 hours): the numbers the dashboard's report shows. Viewer, Approver or Administrator keys.",
+            "A campaign's statistics", "The campaign report's figures (all runs, one run or one day's runs; all "
+            "time or the last 24 hours): the numbers the dashboard's report shows. Viewer, Approver or Administrator keys.",
             "CampaignStats", [
                 _CAMPAIGN_ID,
                 {"name": "run_id", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
+                {"name": "day", "in": "query", "required": False,
+                 "description": "a UTC day (YYYY-MM-DD): the figures of that day's runs (an API-triggered "
+                                "campaign's calls); not together with run_id",
+                 "schema": {"type": "string", "format": "date"}},
                 {"name": "last_24h", "in": "query", "required": False,
                  "schema": {"type": "boolean", "default": False}},
             ]),
         f"{PREFIX}/campaigns/{{campaign_id}}/trigger": trigger,
+        **_tracking_paths(),
     }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Herald API", "version": "1.0.0", "description": (
             "Campaigns, runs and statistics, and triggers for API-triggered campaigns. Authenticate every "
             "call with `Authorization: Bearer <key>`; an Administrator creates keys (each with a role) on the "
-            "dashboard's Administration page. Refusals answer `{\"error\": ..., \"problems\": {...}}`.")},
+            "dashboard's Administration page. Refusals answer `{\"error\": ..., \"problems\": {...}}`. "
+            "The email tracking routes (tag `tracking`: the open pixel and the click redirect) need no key: "
+            "their signed token is the credential.")},
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
         "paths": paths,

@@ -4,8 +4,11 @@
   mail client never shows a broken image; the open is recorded only if the token verifies.
 - `GET /api/v1/t/c/{token}`: a 302 to the URL the token signs, recording the click; anything else
   (forged, altered, truncated, an open token) is a plain-text 404 and redirects nowhere.
-- HEAD (which Starlette answers for GET routes) gives the same answer but records nothing: link
-  checkers and mail scanners probe with it.
+- Both take whatever follows their prefix as the token (an empty one, or one with a "/", included),
+  so a link a mail client mangled still gets the pixel or the plain 404, never the API's JSON.
+- HEAD gives the same answer but records nothing: link checkers and mail scanners probe with it.
+  Any other method is a plain-text 405 with `Allow: GET, HEAD` (the routes take every method, so
+  the API's catch-all never answers these paths with "there is no such path").
 
 No authentication: the token is the credential, and it only ever says "this recipient opened or
 clicked this message". Handlers are sync, so Starlette runs their DuckDB work in its threadpool.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable
 
 from starlette.requests import Request
@@ -39,6 +43,7 @@ NO_STORE = {
     "X-Content-Type-Options": "nosniff",
 }
 NOT_FOUND = "This link is not valid or has expired."
+ALLOW = "GET, HEAD"
 
 
 def tracking_routes(workspace_provider: WorkspaceProvider) -> list[Route]:
@@ -49,7 +54,13 @@ def tracking_routes(workspace_provider: WorkspaceProvider) -> list[Route]:
         ws = workspace_provider()
         return Tracking(ws.store, ws.clock)
 
+    def not_allowed(request: Request) -> Response:
+        return PlainTextResponse(f"{request.method} is not allowed here; use GET.", status_code=405,
+                                 headers={**NO_STORE, "Allow": ALLOW})
+
     def pixel(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return not_allowed(request)
         token = str(request.path_params.get("token", ""))
         if request.method != "HEAD":
             try:
@@ -59,6 +70,8 @@ def tracking_routes(workspace_provider: WorkspaceProvider) -> list[Route]:
         return Response(PIXEL_GIF, media_type="image/gif", headers=NO_STORE)
 
     def click(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return not_allowed(request)
         token = str(request.path_params.get("token", ""))
         tracking = _tracking()
         claims = tracking.verify(token)
@@ -71,10 +84,14 @@ def tracking_routes(workspace_provider: WorkspaceProvider) -> list[Route]:
                 log.exception("recording a click failed")
         return RedirectResponse(claims.url, status_code=302, headers=NO_STORE)
 
-    return [
-        Route(OPEN_PATH, pixel, methods=["GET"], name="tracking_open"),
-        Route(CLICK_PATH, click, methods=["GET"], name="tracking_click"),
-    ]
+    # `{token:path}`: every address under the pixel's and the redirect's prefixes is theirs, even one a
+    # mail client mangled (a token cut short or holding a "/"): a GIF or the plain 404, never an API error.
+    found = [Route(OPEN_PATH.replace("{token}", "{token:path}"), pixel, name="tracking_open"),
+             Route(CLICK_PATH.replace("{token}", "{token:path}"), click, name="tracking_click")]
+    for route in found:
+        route.methods = None  # type: ignore[assignment] - every method reaches the handler, which answers 405
+        route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)  # a token holding a newline too
+    return found
 
 
 TRACKING_ROUTES: list[Route] = tracking_routes(Workspace.open)

@@ -201,9 +201,13 @@ def _api_keys(ws: Workspace, user: User) -> None:
                 "Administrator keys read statistics.")
     created = st.session_state.pop("api_key_created", None)
     if created:
+        st.session_state["api_key_name"] = ""  # an empty form for the next key (set before the widget exists)
         name, plain = created
-        st.success(f"Key “{name}” created. Copy it now: Herald keeps only its hash and will not show it again.")
+        st.success(f"Key “{name}” created. Copy it now (point at the key: its copy button appears on the right): "
+                   "Herald keeps only its hash and will not show it again.")
         st.code(plain, language=None)
+        st.caption("Give it to the program that calls Herald (it sends `Authorization: Bearer <key>`). The curl "
+                   "example on an API-triggered campaign's page reads it from `HERALD_API_KEY`.")
     try:
         keys = ws.api_keys.list(user)
     except HeraldError as exc:  # only Administrators see keys, and core says so
@@ -213,7 +217,8 @@ def _api_keys(ws: Workspace, user: User) -> None:
         "Id": [k.id for k in keys], "Name": [k.name for k in keys], "Role": [k.role.label for k in keys],
         "Key": [f"hk_{k.prefix}_…" for k in keys], "Created (UTC)": [k.created_at for k in keys],
         "Created by": [k.created_by_name or "—" for k in keys],
-        "Status": ["active" if k.active else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" for k in keys],
+        "Status": ["active" if k.active else "revoked" for k in keys],
+        "Revoked (UTC)": ["—" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M}" for k in keys],
     }, schema_overrides={"Created (UTC)": pl.Datetime("us")}), hide_index=True,
         column_config={"Created (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     left, right = st.columns(2)

@@ -4,6 +4,8 @@ Every figure comes from core.analytics (which the tests check against SQL)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import streamlit as st
 
@@ -11,7 +13,7 @@ from core import charts, export
 from core.errors import HeraldError
 from core.labels import ATTRIBUTES, CHANNELS, count, label, moment, pct, points
 from core.models import User
-from core.report_models import CampaignReport
+from core.report_models import RUNS_LISTED, CampaignReport
 from core.workspace import Workspace
 from ui.analytics_view import chart, ready, table
 from ui.analytics_view import last_24h as period
@@ -41,13 +43,9 @@ def main() -> None:
     last_24h = period(window, "report_window")
     try:
         report = ws.analytics.report(user, campaign_id, None, last_24h)
-        run_ids: list[int | None] = [None, *report.runs.sort("due_at", descending=True)["run_id"].to_list()]
-        due = dict(zip(report.runs["run_id"].to_list(), report.runs["due_at"].to_list(), strict=True))
-        run_id = run_picker.selectbox("Run", run_ids, key=f"report_run_{campaign_id}",
-                                      format_func=lambda r: f"All {len(due)} runs" if r is None else
-                                      f"Run {r} · {due[r]:%Y-%m-%d %H:%M}", disabled=len(run_ids) <= 2)
-        if run_id is not None:
-            report = ws.analytics.report(user, campaign_id, run_id, last_24h)
+        run_id, day = _scope(ws, user, report, run_picker)
+        if run_id is not None or day is not None:
+            report = ws.analytics.report(user, campaign_id, run_id, last_24h, day=day)
     except HeraldError as exc:
         st.error(str(exc))
         st.stop()
@@ -65,18 +63,44 @@ def main() -> None:
     with st.expander("Tables"):
         for title, frame in _tables(report).items():
             st.markdown(f"**{title}**")
-            table(st, frame, title, title.lower().replace(" ", "-"))
+            table(st, frame, title, title.split(" (")[0].lower().replace(" ", "-"),
+                  column_config={"day": st.column_config.DateColumn(format="YYYY-MM-DD")})
     st.download_button(
         "Download the whole report (HTML)", type="primary", key="report_html", on_click="ignore",
         data=lambda: export.report_html(report, {**figures, **breakdown[0]}, breakdown[1]),
-        file_name=f"herald-report-{report.campaign_id}{'-run-' + str(report.run_id) if report.run_id else ''}.html",
+        file_name=f"herald-report-{report.campaign_id}{'-run-' + str(report.run_id) if report.run_id else ''}"
+                  f"{f'-{report.day:%Y-%m-%d}' if report.day else ''}.html",
         mime="text/html", help="One file with the tiles, flags, every chart and every table; opens in any browser.",
     )
 
 
+def _scope(ws: Workspace, user: User, report: CampaignReport,
+           where: st.delta_generator.DeltaGenerator) -> tuple[int | None, date | None]:
+    """What the report covers: (run, day). An API-triggered campaign records one run per call, tens of
+    thousands of them: its picker offers all calls or the calls of one day (UTC), as does a scheduled
+    campaign with more than RUNS_LISTED runs; a scheduled campaign with fewer offers each run."""
+    days = ws.analytics.run_days(user, report.campaign_id)
+    total = int(days.get_column("runs").sum())
+    noun = "calls" if report.triggered else "runs"
+    if report.triggered or total > RUNS_LISTED:
+        per_day = dict(zip(days.get_column("day").to_list(), days.get_column("runs").to_list(), strict=True))
+        day = where.selectbox(
+            noun.capitalize(), [None, *per_day], key=f"report_day_{report.campaign_id}",
+            format_func=lambda d: f"All {total:,} {noun}" if d is None else
+            f"{d:%Y-%m-%d} · {per_day[d]:,} {noun if per_day[d] != 1 else noun[:-1]}",
+            help=f"Every {noun[:-1]}, or the {noun} {'made' if report.triggered else 'due'} on one day (UTC): "
+                 "their figures include the opens and clicks that came later.", disabled=len(per_day) < 2)
+        return None, day
+    due = dict(zip(report.runs["run_id"].to_list(), report.runs["due_at"].to_list(), strict=True))
+    run_id = where.selectbox("Run", [None, *due], key=f"report_run_{report.campaign_id}",
+                             format_func=lambda r: f"All {total:,} runs" if r is None else
+                             f"Run {r} · {due[r]:%Y-%m-%d %H:%M}", disabled=len(due) < 2)
+    return run_id, None
+
+
 def _header(report: CampaignReport) -> None:
     view = f"last 24 hours (since {moment(report.since)})" if report.last_24h else "all time"
-    scope = f"run {report.run_id}" if report.run_id is not None else "all runs"
+    scope = report.scope
     channel = CHANNELS.get(report.channel, report.channel)
     st.caption(f"{channel} · {label(report.status)} · {scope} · {view} · compared with the median of "
                f"{report.peers} other {channel.lower()} campaigns · figures as of {moment(report.generated_at)}")
@@ -120,7 +144,7 @@ def _breakdown(ws: Workspace, user: User, report: CampaignReport) -> tuple[dict[
     attribute = pick.selectbox("Attribute", list(ATTRIBUTES), format_func=ATTRIBUTES.get, key="report_attribute")
     rate = rate_pick.selectbox("Rate", ["unique_click_rate", "unique_open_rate", "delivery_rate", "click_to_open_rate"],
                                format_func=label, key="report_rate")
-    frame = ws.analytics.breakdown(user, report.campaign_id, report.run_id, attribute, report.last_24h)
+    frame = ws.analytics.breakdown(user, report.campaign_id, report.run_id, attribute, report.last_24h, day=report.day)
     title = f"{label(rate)} by {ATTRIBUTES[attribute].lower()}"
     figure = charts.breakdown(frame, attribute, rate=rate)
     left, right = st.columns([3, 2])
@@ -136,7 +160,7 @@ def _tables(report: CampaignReport) -> dict[str, pl.DataFrame]:
         "Channel median": [k.median for k in report.kpis], "Difference": [k.difference for k in report.kpis],
     })
     return {"Key figures": kpis, "Funnel": report.funnel, "Timeline": report.timeline,
-            "Exclusion reasons": report.exclusions, "Bounces": report.bounces, "Runs": report.runs}
+            "Exclusion reasons": report.exclusions, "Bounces": report.bounces, **report.run_tables()}
 
 
 main()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -38,7 +38,7 @@ from core.models import User
 from core.store import Store
 from core.store import audience_rows, campaign_rows, delivery_rows
 from core.store import workspace_rows as ws
-from core.report_models import RUN_FIGURES, CampaignReport, Overview, kpis
+from core.report_models import DAY_COUNTS, DAY_RATES, RUN_FIGURES, RUNS_LISTED, CampaignReport, Overview, kpis
 
 MAX_COMPARE = 12
 MIN_DELIVERED_FOR_TOP = 100
@@ -94,28 +94,43 @@ class Analytics:
     # ---- reports -------------------------------------------------------------------------------
 
     def report(
-        self, actor: User, campaign_id: int, run_id: int | None = None, last_24h: bool = False
+        self, actor: User, campaign_id: int, run_id: int | None = None, last_24h: bool = False,
+        day: date | None = None,
     ) -> CampaignReport:
-        """One campaign (or one of its runs): KPI tiles, funnel, timeline, reasons, flags, runs."""
+        """One campaign, one of its runs, or the runs due on one UTC `day` (an API-triggered campaign's
+        calls of that day): KPI tiles, funnel, timeline, reasons, flags, runs and runs per day."""
         self._authorise(actor)
-        return self._report(campaign_id, run_id, last_24h)
+        return self._report(campaign_id, run_id, last_24h, day)
 
     def report_for_role(
-        self, role: Role | None, who: str, campaign_id: int, run_id: int | None = None, last_24h: bool = False
+        self, role: Role | None, who: str, campaign_id: int, run_id: int | None = None, last_24h: bool = False,
+        day: date | None = None,
     ) -> CampaignReport:
         """`report` for a caller that is not a user but holds a role (an API key, named by `who`)."""
         roles.require(role, Action.VIEW_REPORTS, who=who)
-        return self._report(campaign_id, run_id, last_24h)
+        return self._report(campaign_id, run_id, last_24h, day)
 
-    def _report(self, campaign_id: int, run_id: int | None, last_24h: bool) -> CampaignReport:
+    def run_days(self, actor: User, campaign_id: int) -> pl.DataFrame:
+        """day (UTC date), runs, first_at, last_at for every day the campaign has runs (an API-triggered
+        campaign: calls), newest first: what the report's day picker offers. Polars over the runs."""
+        self._authorise(actor)
         meta = self._campaign(campaign_id)
-        runs = self._check_run(meta, run_id)
+        return self.store.memo(f"analytics.run_days.{meta['id']}", lambda: frames.run_days(self._runs(meta["id"])))
+
+    def _report(self, campaign_id: int, run_id: int | None, last_24h: bool, day: date | None) -> CampaignReport:
+        meta = self._campaign(campaign_id)
+        day = _as_day(day)
+        commits = self.store.commits  # before reading the runs: a later commit only makes them newer
+        runs = self._check_scope(meta, run_id, day)
         snap, since = self.events.current(), self._since(last_24h)
         version = snap.campaign_version(campaign_id)
-        part = self._memo.get(("report", campaign_id, run_id, since, version),
-                              lambda: self._figures(snap, campaign_id, run_id, since))
+        part = self._memo.get(("report", campaign_id, run_id, day, since, version),
+                              lambda: self._figures(snap, campaign_id, run_id, since, day))
         per_run = self._memo.get(("runs", campaign_id, since, version),
                                  lambda: self._run_figures(snap, campaign_id, since))
+        listed, days, count = self._memo.get(
+            ("run_tables", campaign_id, day, since, version, commits),
+            lambda: frames.run_tables(runs, per_run, day, since is not None, RUNS_LISTED))
         marks = benchmarks(peers(snap.totals, self._campaigns(), meta["channel"], campaign_id))
         figures = part["figures"]
         return CampaignReport(
@@ -124,10 +139,8 @@ class Analytics:
             figures=figures, kpis=kpis(figures, marks), funnel=part["funnel"], timeline=part["timeline"],
             exclusions=part["exclusions"], bounces=part["bounces"],
             flags=flags(figures, marks, meta["channel"], "the last 24 hours" if last_24h else None),
-            runs=runs.join(per_run, on="run_id", how="left").with_columns(
-                pl.col(c).fill_null(0) for c in RUN_FIGURES if not c.endswith("_rate")
-            ),
-            peers=marks["delivery_rate"].peers,
+            runs=listed, peers=marks["delivery_rate"].peers, triggered=meta["type"] == "api_triggered", day=day,
+            run_count=count, days=days,
         )
 
     def reportable(self, actor: User) -> pl.DataFrame:
@@ -141,7 +154,7 @@ class Analytics:
 
     def breakdown(
         self, actor: User, campaign_id: int, run_id: int | None = None, attribute: str = "country",
-        last_24h: bool = False,
+        last_24h: bool = False, day: date | None = None,
     ) -> pl.DataFrame:
         """Performance per value of a profile attribute (statistics.breakdown; the profile's current value).
 
@@ -150,13 +163,14 @@ class Analytics:
         self._authorise(actor)
         if attribute not in ATTRIBUTES:
             raise InvalidInput({"attribute": f"choose one of {', '.join(ATTRIBUTES)}"})
-        self._check_run(self._campaign(campaign_id), run_id)
+        day = _as_day(day)
+        self._check_scope(self._campaign(campaign_id), run_id, day)
         snap, since = self.events.current(), self._since(last_24h)
         version, profiles = snap.campaign_version(campaign_id), self._profiles_revision()
-        key = ("breakdown", campaign_id, run_id, attribute, since, version, profiles)
+        key = ("breakdown", campaign_id, run_id, day, attribute, since, version, profiles)
 
         def compute() -> pl.DataFrame:
-            events = self._events(snap, campaign_id, run_id, since)
+            events = self._events(snap, campaign_id, run_id, since, day)
             lookup = self._attributes.get(profiles, self._attribute_frame)
             return stats.breakdown(events, lookup.select("profile_id", attribute), attribute, by=())
 
@@ -183,8 +197,8 @@ class Analytics:
         metrics, lines = [], []
         for meta, name in zip(metas, labels):
             cid = meta["id"]
-            part = self._memo.get(("report", cid, None, since, snap.campaign_version(cid)),
-                                  lambda cid=cid: self._figures(snap, cid, None, since))
+            part = self._memo.get(("report", cid, None, None, since, snap.campaign_version(cid)),
+                                  lambda cid=cid: self._figures(snap, cid, None, since, None))
             head = {"campaign_id": cid, "campaign": name, "channel": meta["channel"], "status": meta["status"]}
             metrics.append(part["summary"].select(*(pl.lit(v).alias(k) for k, v in head.items()), pl.all()))
             line = part["timeline"]
@@ -234,7 +248,8 @@ class Analytics:
     # ---- computing (memoised by the callers) ------------------------------------------------------
 
     def _events(
-        self, snap: EventsSnapshot, campaign_id: int, run_id: int | None, since: datetime | None
+        self, snap: EventsSnapshot, campaign_id: int, run_id: int | None, since: datetime | None,
+        day: date | None = None,
     ) -> pl.DataFrame:
         """The campaign's (or run's) prepared events, windowed exactly as statistics' `since` does
         (rows at or after `since`, kinds re-derived on them), so later calls need no `since`."""
@@ -244,16 +259,23 @@ class Analytics:
             key = (campaign_id, since, snap.campaign_version(campaign_id))
             events = self._windows.get(key, lambda: stats.prepare(
                 self.events.campaign_events(snap, campaign_id).filter(pl.col("occurred_at") >= since)))
-        # A run is a run-level filter: it keeps every (run, profile) whole, so the kinds stay right.
-        return events if run_id is None else events.filter(pl.col("run_id") == run_id)
+        # A run, or the runs due on a day, is a run-level filter: it keeps every (run, profile) whole,
+        # so the kinds stay right (a day's calls keep the opens and clicks that came days later).
+        if run_id is not None:
+            return events.filter(pl.col("run_id") == run_id)
+        if day is not None:
+            ids = frames.day_runs(self._runs(campaign_id), day).get_column("run_id")
+            return events.filter(pl.col("run_id").is_in(ids.implode()))
+        return events
 
     def _figures(
-        self, snap: EventsSnapshot, campaign_id: int, run_id: int | None, since: datetime | None
+        self, snap: EventsSnapshot, campaign_id: int, run_id: int | None, since: datetime | None,
+        day: date | None,
     ) -> dict[str, Any]:
-        events = self._events(snap, campaign_id, run_id, since)
+        events = self._events(snap, campaign_id, run_id, since, day)
         summary = with_extra_rates(stats.summary(events, by=()))
         figures = summary.row(0, named=True)
-        every = "1h" if since is not None else "1d"
+        every = "1h" if since is not None or day is not None else "1d"  # one day's calls: hour by hour
         return {
             "summary": summary,
             "figures": figures,
@@ -265,8 +287,10 @@ class Analytics:
         }
 
     def _run_figures(self, snap: EventsSnapshot, campaign_id: int, since: datetime | None) -> pl.DataFrame:
+        """Every run's figures in the view: run_id, the day table's counts, the run table's rates."""
         events = self._events(snap, campaign_id, None, since)
-        return stats.summary(events, by=("run_id",)).select("run_id", *RUN_FIGURES)
+        counts = dict.fromkeys([*DAY_COUNTS, *RUN_FIGURES, *DAY_RATES])
+        return stats.summary(events, by=("run_id",)).select("run_id", *counts)
 
     def _attribute_frame(self) -> pl.DataFrame:
         """profile_id and every breakdown attribute (age band derived), once per profiles revision."""
@@ -298,10 +322,16 @@ class Analytics:
             pl.col("id").cast(pl.Int32).alias("run_id"), "due_at", pl.col("status").cast(pl.String), "version",
         ).sort("due_at", descending=True))
 
-    def _check_run(self, meta: dict[str, Any], run_id: int | None) -> pl.DataFrame:
+    def _check_scope(self, meta: dict[str, Any], run_id: int | None, day: date | None) -> pl.DataFrame:
+        """The campaign's runs, once the scope asked for is known to exist."""
         runs = self._runs(meta["id"])
-        if run_id is not None and run_id not in runs.get_column("run_id").to_list():
+        if run_id is not None and day is not None:
+            raise InvalidInput({"day": "choose one run or one day, not both"})
+        if run_id is not None and runs.filter(pl.col("run_id") == run_id).is_empty():
             raise NotFound(f"Campaign {meta['name']!r} has no run {run_id}.")
+        if day is not None and frames.day_runs(runs, day).is_empty():
+            noun = "call" if meta["type"] == "api_triggered" else "run"
+            raise NotFound(f"Campaign {meta['name']!r} has no {noun} on {day:%Y-%m-%d} (UTC).")
         return runs
 
     def _profiles_revision(self) -> int:
@@ -314,3 +344,8 @@ class Analytics:
             raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
         roles.require(user.role, Action.VIEW_REPORTS)
         return user
+
+
+def _as_day(day: date | None) -> date | None:
+    """A UTC calendar day (a datetime counts as the day it falls on)."""
+    return day.date() if isinstance(day, datetime) else day

@@ -7,6 +7,7 @@ Statistics are `Analytics`' report figures, the very numbers the report page sho
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -110,6 +111,8 @@ Figures = create_model(  # type: ignore[call-overload]
 class CampaignStats(_Out):
     campaign_id: int
     run_id: int | None = Field(description="the run these figures are for (null: every run)")
+    day: date | None = Field(default=None, description="the UTC day whose runs (API calls) these figures are for "
+                                                       "(null: every day)")
     last_24h: bool
     since: UtcTime | None = Field(description="start of the window (last 24 hours), UTC")
     generated_at: UtcTime
@@ -156,10 +159,11 @@ class ApiReads:
         return RunList(campaign_id=campaign_id, total=total, limit=limit, offset=offset,
                        runs=[RunInfo.model_validate(r) for r in rows])
 
-    def stats(self, key: ApiKey, campaign_id: int, run_id: int | None = None, last_24h: bool = False) -> CampaignStats:
-        report = self.analytics.report_for_role(key.role, key.label, campaign_id, run_id, last_24h)
+    def stats(self, key: ApiKey, campaign_id: int, run_id: int | None = None, last_24h: bool = False,
+              day: date | None = None) -> CampaignStats:
+        report = self.analytics.report_for_role(key.role, key.label, campaign_id, run_id, last_24h, day)
         figures: dict[str, Any] = dict(report.figures)
-        return CampaignStats(campaign_id=campaign_id, run_id=run_id, last_24h=last_24h, since=report.since,
+        return CampaignStats(campaign_id=campaign_id, run_id=run_id, day=day, last_24h=last_24h, since=report.since,
                              generated_at=report.generated_at,
                              figures=Figures.model_validate({k: figures[k] for k in Figures.model_fields}))
 

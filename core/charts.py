@@ -194,3 +194,19 @@ def top_campaigns(frame: pl.DataFrame, title: str = "Top campaigns by click-thro
                  alt.Tooltip("unique_clicks:Q", title="Unique clicks", format=","),
                  alt.Tooltip("unique_click_rate:Q", title="Click-through rate", format=".2%")],
     ).properties(title=_title(title), width=WIDTH, height=alt.Step(22))
+
+
+def calls_per_day(frame: pl.DataFrame, title: str = "API calls per day") -> alt.Chart:
+    """An API-triggered campaign's calls per UTC day (RunsOverview.days: day, runs, targeted, sent,
+    excluded, errors), one bar a day, what became of the recipients in the tooltip."""
+    data = frame.select(pl.col("day").cast(pl.Datetime("us")), "runs", "targeted", "sent", "excluded", "errors")
+    return alt.Chart(data).mark_bar(color="#2f6fb3").encode(
+        x=alt.X("yearmonthdate(day):T", title="Day (UTC)", axis=alt.Axis(format="%d %b")),
+        y=alt.Y("runs:Q", title="Calls"),
+        tooltip=[alt.Tooltip("yearmonthdate(day):T", title="Day (UTC)", format="%a %d %b %Y"),
+                 alt.Tooltip("runs:Q", title="Calls", format=","),
+                 alt.Tooltip("targeted:Q", title="Recipients", format=","),
+                 alt.Tooltip("sent:Q", title="Sent", format=","),
+                 alt.Tooltip("excluded:Q", title="Excluded", format=","),
+                 alt.Tooltip("errors:Q", title="Errors", format=",")],
+    ).properties(title=_title(title, "Recipients, sent, excluded and errors in the tooltip"), height=200)

@@ -45,6 +45,31 @@ class FrequencyCap:
     days: int
 
 
+LATEST_RUNS = 50  # runs listed one by one on the Runs tab
+MAX_DAYS = 366  # days of API calls listed on the Runs tab
+
+
+@dataclass(frozen=True)
+class RunsOverview:
+    """A campaign's runs, bounded for display (Delivery.runs_overview).
+
+    recent: id, version, due_at, status, total, processed, started_at, finished_at, failure_reason,
+    api_key_id, api_key (the key's name), newest first; for an API-triggered campaign also targeted,
+    sent, excluded, errors. days (API-triggered only, else None): day (UTC date), runs (calls),
+    targeted, sent, excluded, errors, first_at, last_at, newest first."""
+
+    triggered: bool  # API-triggered: every run is one API call
+    total: int  # runs the campaign has
+    recent: pl.DataFrame
+    days: pl.DataFrame | None
+    day_count: int  # days with at least one call (days may hold fewer)
+
+    @property
+    def hidden(self) -> int:
+        """Runs not listed one by one."""
+        return self.total - self.recent.height
+
+
 @dataclass(frozen=True)
 class RunProgress:
     run_id: int
@@ -112,13 +137,44 @@ class Delivery:
         return self.progress(run_id)
 
     def runs(self, actor: User, campaign_id: int) -> pl.DataFrame:
-        """A campaign's runs, newest first, with their progress."""
+        """A campaign's runs, newest first, with their progress (every run: see `runs_overview`
+        for a bounded view of a campaign with many)."""
         user = ws.user(self.store.cursor(), actor.id)
         roles.require(user.role if user else None, Action.VIEW)
         frame = rows.runs_frame(self.store.cursor(), campaign_id)
         return frame.select(
             "id", "version", "due_at", "status", "total", "processed", "started_at", "finished_at", "failure_reason"
         ).sort("due_at", descending=True)
+
+    def runs_overview(
+        self, actor: User, campaign_id: int, latest: int = LATEST_RUNS, max_days: int = MAX_DAYS
+    ) -> RunsOverview:
+        """What the campaign page's Runs tab shows, bounded whatever the number of runs.
+
+        Every campaign: how many runs it has and the newest `latest` of them. An API-triggered
+        campaign (one run per call, tens of thousands of them) also gets its calls per UTC day,
+        newest first (at most `max_days` days), and each listed call's recipients, sent, excluded
+        and errors. Aggregated in DuckDB (core.store.delivery_rows); recomputed after a commit."""
+        cur = self.store.cursor()
+        user = ws.user(cur, actor.id)
+        roles.require(user.role if user else None, Action.VIEW)
+        if latest < 1 or max_days < 1:
+            raise InvalidInput({"latest": "show at least one run and one day"})
+        campaign = campaign_rows.fetch_campaign(cur, campaign_id)
+        if campaign is None:
+            raise NotFound(f"There is no campaign {campaign_id}.")
+        triggered = campaign.spec.type is CampaignType.API_TRIGGERED
+
+        def load() -> RunsOverview:
+            read = self.store.cursor()
+            total = rows.runs_count(read, campaign_id)
+            recent = rows.latest_runs(read, campaign_id, latest, outcomes=triggered)
+            if not triggered:
+                return RunsOverview(False, total, recent, None, 0)
+            days, per_day = rows.runs_per_day(read, campaign_id, max_days)
+            return RunsOverview(True, total, recent, per_day, days)
+
+        return self.store.memo(f"delivery.runs_overview.{campaign_id}.{latest}.{max_days}.{triggered}", load)
 
     def send_test(self, actor: User, config_id: int, content: Content | Mapping[str, Any],
                   addresses: str | Sequence[str], profile: Mapping[str, Any]) -> list[trial_send.TrialOutcome]:

@@ -103,10 +103,10 @@ def report_html(
     report: CampaignReport, charts: Mapping[str, Chart], tables: Mapping[str, pl.DataFrame] | None = None,
 ) -> bytes:
     """The report as one self-contained HTML file: header, flags, KPI tiles and table, every chart
-    (PNG, base64) and every table (the report's funnel, reasons and runs, plus `tables`)."""
+    (PNG, base64) and every table (the report's funnel, reasons and run tables, plus `tables`)."""
     e = html.escape
     view = f"last 24 hours (since {moment(report.since)})" if report.last_24h else "all time"
-    scope = f"run {report.run_id}" if report.run_id is not None else "all runs"
+    scope = report.scope
     channel = CHANNELS.get(report.channel, report.channel)
     tiles = "".join(
         f'<div class="tile"><div>{e(k.label)}</div><div class="v">{e(count(k.value))}</div>'
@@ -128,7 +128,7 @@ def report_html(
     )
     figures = "".join(_figure(title, chart) for title, chart in charts.items())
     all_tables = {"Funnel": report.funnel, "Exclusion reasons": report.exclusions, "Bounces": report.bounces,
-                  "Runs": report.runs, **(tables or {})}
+                  **report.run_tables(), **(tables or {})}
     sections = "".join(f"<h2>{e(title)}</h2>{table_html(frame)}" for title, frame in all_tables.items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(report.name)} · campaign report</title>

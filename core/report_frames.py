@@ -7,13 +7,14 @@ their own and the service stays about caching and access.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from core import statistics as stats
 from core.labels import STAGES
+from core.report_models import DAY_COUNTS, DAY_RATES, RUN_FIGURES
 
 TIMELINE_COLUMNS = ("sent", "delivered", "opens", "unique_opens", "clicks", "unique_clicks")
 DAILY_COLUMNS = ("sent", "delivered", "opens", "clicks")
@@ -87,3 +88,46 @@ def daily(frame: pl.DataFrame, since: datetime, today: datetime) -> pl.DataFrame
         .select(pl.col("bucket").alias("day"), "channel", *(pl.col(c).fill_null(0) for c in columns))
         .sort("day", "channel")
     )
+
+
+def day_runs(runs: pl.DataFrame, day: date) -> pl.DataFrame:
+    """The runs (run_id, due_at, ...) due on the UTC calendar `day`."""
+    return runs.filter(pl.col("due_at").dt.date() == day)
+
+
+def run_days(runs: pl.DataFrame) -> pl.DataFrame:
+    """day, runs, first_at, last_at per UTC day with runs, newest first."""
+    return (
+        runs.group_by(pl.col("due_at").dt.date().alias("day"))
+        .agg(pl.len().cast(pl.Int64).alias("runs"), pl.col("due_at").min().alias("first_at"),
+             pl.col("due_at").max().alias("last_at"))
+        .sort("day", descending=True)
+    )
+
+
+def run_tables(
+    runs: pl.DataFrame, per_run: pl.DataFrame, day: date | None, windowed: bool, limit: int
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(the newest `limit` runs with their figures, the figures per UTC day, how many runs) of the
+    scope: the runs due on `day`, else all of `runs` (run_id, due_at, status, version; newest first).
+
+    `per_run` holds each run's figures in the view (statistics.summary by run_id); a run without
+    events in it counts zero. Per day: runs, first_at, last_at, then DAY_COUNTS summed (exact: each
+    count is additive over runs, unique opens and clicks being per (run, profile)) and DAY_RATES from
+    the sums, exactly as statistics computes rates. A windowed view keeps the days with activity in
+    the window (every older day would read zero)."""
+    scoped = runs if day is None else day_runs(runs, day)
+    counts = list(dict.fromkeys([*DAY_COUNTS, *(c for c in RUN_FIGURES if not c.endswith("_rate"))]))
+    joined = scoped.select("run_id", "due_at", "status", "version").join(
+        per_run, on="run_id", how="left"
+    ).with_columns(pl.col(c).fill_null(0) for c in counts)
+    listed = joined.sort(["due_at", "run_id"], descending=True).head(limit).select(
+        "run_id", "due_at", "status", "version", *RUN_FIGURES)
+    days = joined.group_by(pl.col("due_at").dt.date().alias("day")).agg(
+        pl.len().cast(pl.Int64).alias("runs"), pl.col("due_at").min().alias("first_at"),
+        pl.col("due_at").max().alias("last_at"), *(pl.col(c).sum().cast(pl.Int64) for c in DAY_COUNTS),
+    )
+    if windowed:
+        days = days.filter(pl.any_horizontal(pl.col(c) > 0 for c in DAY_COUNTS))
+    days = stats.with_rates(days).select("day", "runs", "first_at", "last_at", *DAY_COUNTS, *DAY_RATES).sort("day", descending=True)
+    return listed, days, scoped.height

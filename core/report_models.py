@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -23,6 +23,13 @@ KPIS: tuple[tuple[str, str | None], ...] = (
 RUN_FIGURES = (
     "targeted", "sent", "delivered", "unique_opens", "unique_clicks", "unique_open_rate", "unique_click_rate",
 )
+# A day's runs (an API-triggered campaign's calls) added up: counts are additive over runs (unique
+# opens/clicks are per (run, profile)), rates recomputed from the sums.
+DAY_COUNTS = (
+    "targeted", "excluded", "sent", "errors", "delivered", "bounced", "unique_opens", "unique_clicks", "unsubscribes",
+)
+DAY_RATES = ("delivery_rate", "unique_open_rate", "unique_click_rate")
+RUNS_LISTED = 50  # runs (calls) a report lists one by one, newest first
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,47 @@ class CampaignReport:
     exclusions: pl.DataFrame  # reason, excluded, share
     bounces: pl.DataFrame  # bounce, reason, bounced, share
     flags: tuple[str, ...]
-    runs: pl.DataFrame  # run_id, due_at, status, version, then RUN_FIGURES (in this view)
+    # The newest RUNS_LISTED runs of the scope (a day's, else the campaign's): run_id, due_at, status,
+    # version, then RUN_FIGURES (in this view).
+    runs: pl.DataFrame
     peers: int  # comparable campaigns (same channel, >= 1 delivered, not this one)
+    triggered: bool = False  # API-triggered: every run is one API call
+    day: date | None = None  # the report covers the runs (calls) due on this UTC day
+    run_count: int = 0  # runs of the scope (runs lists the newest RUNS_LISTED of them)
+    # Per UTC day of the runs' due time (an API call's time), newest first: day, runs, first_at,
+    # last_at, DAY_COUNTS, DAY_RATES (in this view; a windowed view keeps days with activity in it).
+    days: pl.DataFrame | None = None
 
     def kpi(self, metric: str) -> Kpi:
         return next(k for k in self.kpis if k.metric == metric)
+
+    def run_tables(self) -> dict[str, pl.DataFrame]:
+        """The report's run tables by title, bounded whatever the number of runs: an API-triggered
+        campaign's calls per day and its newest calls, else its runs (the newest RUNS_LISTED) and,
+        past RUNS_LISTED runs, its runs per day. Columns name calls as calls."""
+        listed = self.runs.height
+        more = f" (the newest {listed:,} of {self.run_count:,})" if listed < self.run_count else ""
+        days = self.days if self.days is not None else pl.DataFrame()
+        if self.triggered:
+            return {
+                "Calls per day": days.rename({"runs": "calls", "first_at": "first_call", "last_at": "last_call"},
+                                             strict=False),
+                f"Calls{more}": self.runs.rename({"run_id": "call_id", "due_at": "called_at"}),
+            }
+        tables = {f"Runs{more}": self.runs}
+        if more:
+            tables["Runs per day"] = days
+        return tables
+
+    @property
+    def scope(self) -> str:
+        """What the figures cover, in words: "all calls", "calls of 2026-01-12", "run 42"..."""
+        noun = "calls" if self.triggered else "runs"
+        if self.run_id is not None:
+            return f"{noun[:-1]} {self.run_id}"
+        if self.day is not None:
+            return f"{noun} of {self.day:%Y-%m-%d}"
+        return f"all {noun}"
 
 
 @dataclass(frozen=True)

@@ -36,16 +36,27 @@ SOFT_REASONS = ("452 4.2.2 mailbox full", "421 4.7.0 try again later", "451 4.3.
 ERROR_REASON = "provider refused the message: malformed recipient"
 
 
-def _draw(profile_ids: np.ndarray, run_id: int | np.ndarray, stream: int) -> np.ndarray:
+def _stream_salt(stream: int | np.ndarray) -> np.ndarray | np.uint64:
+    if isinstance(stream, np.ndarray):
+        return stream.astype(np.uint64) * np.uint64(0x632BE59BD9B4E019)
+    return np.uint64((stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+
+
+STREAMS = np.arange(12, dtype=np.uint64).reshape(12, 1)  # the draws of one message, as a column
+
+
+def _draw(profile_ids: np.ndarray, run_id: int | np.ndarray, stream: int | np.ndarray) -> np.ndarray:
     """Uniform [0, 1) per profile from splitmix64 of (run, profile, stream): stable across batches.
 
-    `run_id` may be one run or one per profile (`simulate_many`); uint64 arithmetic wraps modulo
-    2^64 exactly as the masked Python integers do, so both give the same draws."""
+    `run_id` may be one run or one per profile (`simulate_many`); `stream` one stream, or a column
+    of streams (`STREAMS`: one row of draws each, in one pass rather than a dozen). uint64
+    arithmetic wraps modulo 2^64 exactly as the masked Python integers do, so all give the same draws."""
     with np.errstate(over="ignore"):
         x = profile_ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
         if isinstance(run_id, np.ndarray):
-            x ^= run_id.astype(np.uint64) * np.uint64(0x100000001B3) + np.uint64(
-                (stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
+            x = x ^ (run_id.astype(np.uint64) * np.uint64(0x100000001B3) + _stream_salt(stream))
+        elif isinstance(stream, np.ndarray):
+            x = x ^ (_stream_salt(stream) + np.uint64(run_id * 0x100000001B3 & 0xFFFFFFFFFFFFFFFF))
         else:
             x ^= np.uint64((run_id * 0x100000001B3 + stream * 0x632BE59BD9B4E019) & 0xFFFFFFFFFFFFFFFF)
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9) & _MASK64
@@ -65,9 +76,29 @@ def _factor(values: pl.Series | list[str | None], table: dict[str, float]) -> np
 SMALL = 512
 
 
+def _draw_few(profile_ids: list[int], run_id: int, stream: int) -> list[float]:
+    """`_draw` in Python integers, bit for bit: for a few profiles (an API call names one or two)
+    a dozen NumPy calls cost more than the arithmetic."""
+    m = 0xFFFFFFFFFFFFFFFF
+    salt = (run_id * 0x100000001B3 + stream * 0x632BE59BD9B4E019) & m
+    out = []
+    for pid in profile_ids:
+        x = ((pid & m) * 0x9E3779B97F4A7C15 & m) ^ salt
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9 & m
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EB & m
+        x ^= x >> 31
+        out.append((x >> 11) / float(1 << 53))
+    return out
+
+
+FEW = 8
+
+
 def errors(profile_ids: np.ndarray, run_id: int) -> np.ndarray:
     """Which messages of a run the sandbox refuses (an `error` event): the same draw `simulate`
     makes, so a caller can answer before the full simulation runs."""
+    if len(profile_ids) <= FEW:
+        return np.array([u < ERROR_RATE for u in _draw_few(profile_ids.tolist(), run_id, 0)], dtype=bool)
     return _draw(profile_ids, run_id, 0) < ERROR_RATE
 
 
@@ -140,7 +171,7 @@ def _simulate_factors(
     sent = sent_at.astype("datetime64[us]").astype(np.int64)
     engagement = _factor(tier, TIER_ENGAGEMENT) * _factor(country, COUNTRY_ENGAGEMENT)
     bounce_risk = _factor(tier, TIER_BOUNCE)
-    u = [_draw(ids, run_id, k) for k in range(12)]
+    u = _draw(ids, run_id, STREAMS)  # u[k]: stream k
 
     error = u[0] < ERROR_RATE
     ok = ~error
@@ -232,4 +263,6 @@ def _repeated(
 def send_times(start: datetime, count: int, per_second: int) -> np.ndarray:
     """When each of `count` messages is handed over at `per_second` (the channel's throttle)."""
     base = np.datetime64(start, "us").astype(np.int64)
+    if count <= FEW:  # an API call: Python arithmetic, one array
+        return np.array([base + i * _US // max(1, per_second) for i in range(count)], dtype="datetime64[us]")
     return (base + (np.arange(count, dtype=np.int64) * _US) // max(1, per_second)).astype("datetime64[us]")

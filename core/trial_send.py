@@ -70,11 +70,17 @@ def sandbox_outcomes(to: list[str]) -> list[TrialOutcome]:
 
 def outcomes(to: list[str], events: pl.DataFrame) -> list[TrialOutcome]:
     """The provider's events (keyed by the message's position) as one outcome per address."""
-    by_id = {int(r["profile_id"]): r for r in events.to_dicts()}
+    sent: set[int] = set()
+    refused: dict[int, str] = {}  # an error or a bounce, whatever else the message got
+    for row in events.to_dicts():
+        pid = int(row["profile_id"])
+        if row["event"] == "sent":
+            sent.add(pid)
+        elif row["event"] in ("error", "bounced"):
+            refused.setdefault(pid, str(row.get("reason") or row["event"]))
     found = []
     for i, address in enumerate(to, start=1):
-        row = by_id.get(i)
-        accepted = row is not None and row["event"] == "sent"
-        detail = "accepted by the provider" if accepted else str((row or {}).get("reason") or "no answer from the provider")
+        accepted = i in sent and i not in refused
+        detail = "accepted by the provider" if accepted else refused.get(i, "no answer from the provider")
         found.append(TrialOutcome(address, accepted, detail))
     return found

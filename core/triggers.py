@@ -26,9 +26,9 @@ profiles are found by binary search; messages render through `templates.RowRende
 Idempotency-Keys are known from a Bloom filter; and commits are grouped, since a DuckDB commit
 costs milliseconds and a call's rows microseconds. `trigger()` (any thread) queues its rows for
 the store's committer thread, which writes all queued calls in one transaction; the REST API
-groups calls on its event loop instead and commits each group there (`begin` / `commit_now` /
-`end`, see api/routes.py). The sandbox's full simulation runs once per group
-(`sandbox.simulate_many`, the same events as per run).
+groups calls on its event loop instead, prepares each group there and writes it on one writer
+thread (`begin` / `prepare_group` / `store_group` / `end`, see api/routes.py). The sandbox's full
+simulation runs once per group (`sandbox.simulate_columns`, the same events as per run).
 """
 
 from __future__ import annotations
@@ -206,9 +206,28 @@ class _Profiles:
     frame: pl.DataFrame
     ids: np.ndarray  # profile ids, sorted
     rows: np.ndarray | None  # frame row of each sorted id (None: the frame is sorted already)
-    reasons: dict[Channel, pl.Series] = field(default_factory=dict)
+    frame_ids: np.ndarray  # profile id of each frame row
+    reasons: dict[Channel, tuple[np.ndarray, list[str | None]]] = field(default_factory=dict)  # codes, names
     addresses: dict[Channel, tuple[pl.Series, np.ndarray]] = field(default_factory=dict)
     renderers: dict[tuple[int, int, str], templates.RowRenderer] = field(default_factory=dict)
+    coded: dict[str, tuple[np.ndarray, list[str | None]]] = field(default_factory=dict)
+
+    def texts(self, column: str, rows: np.ndarray) -> list[str | None]:
+        """`column`'s values at frame `rows` as text, through codes kept per column: a group's
+        lookups in NumPy rather than three Polars calls (the sandbox wants tier and country)."""
+        found = self.coded.get(column)
+        if found is None:
+            found = self.coded[column] = _encode(self.frame.get_column(column))  # a race builds it twice: harmless
+        codes, names = found
+        return [names[c] for c in codes[rows].tolist()]
+
+
+def _encode(values: pl.Series) -> tuple[np.ndarray, list[str | None]]:
+    """(a code per value, the text of each code; code 0 is null), for lookups by row in NumPy."""
+    text = values.cast(pl.String)
+    names: list[str | None] = [None, *sorted(text.drop_nulls().unique().to_list())]
+    codes = text.replace_strict(names[1:], list(range(1, len(names))), default=0, return_dtype=pl.Int32)
+    return codes.to_numpy(), names
 
 
 @dataclass
@@ -216,7 +235,7 @@ class _Write:
     """One call's rows, waiting to be committed with others (plain tuples: the group builds frames)."""
 
     run: tuple[Any, ...] | None  # api_rows.RUN_COLUMNS
-    simulate: tuple[pl.DataFrame, np.ndarray, Channel, Purpose, np.ndarray] | None  # frame, rows, ..., sent_at
+    simulate: tuple[_Profiles, np.ndarray, Channel, Purpose, np.ndarray] | None  # profiles, rows, ..., sent_at
     excluded: list[tuple[int, str]]  # (profile id, reason)
     handed: pl.DataFrame | None  # a real provider's events
     record: tuple[Any, ...] | None  # api_rows.RECORD_COLUMNS
@@ -473,14 +492,14 @@ class Triggers:
         results: list[RecipientResult] = []
         by_row: dict[int, int] = {}
         targeted: list[tuple[int, int, str | None]] = []  # (result index, row, exclusion reason)
-        reasons = self._reasons(profiles, channel)
+        reason_codes, reason_names = self._reasons(profiles, channel)
         for i, (recipient, row) in enumerate(zip(body.recipients, rows)):
             if row < 0:
                 why = "unknown_profile" if recipient.profile_id is not None else "unknown_address"
                 results.append(RecipientResult(index=i, profile_id=recipient.profile_id, address=recipient.address,
                                                status="rejected", reason=why))
                 continue
-            profile_id = int(profiles.frame["profile_id"][row])
+            profile_id = int(profiles.frame_ids[row])
             if row in by_row:
                 results.append(RecipientResult(index=i, profile_id=profile_id, address=recipient.address,
                                                status="rejected", reason="duplicate"))
@@ -488,7 +507,7 @@ class Triggers:
             by_row[row] = i
             results.append(RecipientResult(index=i, profile_id=profile_id, address=recipient.address,
                                            status="sent"))
-            targeted.append((i, row, reasons[row]))
+            targeted.append((i, row, reason_names[reason_codes[row]]))
         targeted = self._capped(spec.purpose, channel, targeted, results, now)
 
         run_id = self._run_id() if targeted else None
@@ -510,7 +529,7 @@ class Triggers:
                     if failed:
                         results[i] = results[i].model_copy(update={"status": "error", "reason": sandbox.ERROR_REASON})
                 sent_at = sandbox.send_times(now, len(outgoing), config.throttle_per_second)
-                simulate = (profiles.frame, np.array(out_rows, dtype=np.int64), channel, spec.purpose, sent_at)
+                simulate = (profiles, np.array(out_rows, dtype=np.int64), channel, spec.purpose, sent_at)
                 finished = now + timedelta(seconds=len(outgoing) / config.throttle_per_second)
             else:
                 handed = self._hand_off(config, profiles, outgoing, results, channel, subject, body_text, run_id,
@@ -561,7 +580,7 @@ class Triggers:
                 frame = self.audiences.profiles()
                 ids = frame.get_column("profile_id").to_numpy()
                 order = None if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])) else np.argsort(ids, kind="stable")
-                current = _Profiles(revision, frame, ids if order is None else ids[order], order)
+                current = _Profiles(revision, frame, ids if order is None else ids[order], order, ids)
                 state.profiles = current
             return current
 
@@ -597,11 +616,12 @@ class Triggers:
                 profiles.addresses[channel] = found
         return found
 
-    def _reasons(self, profiles: _Profiles, channel: Channel) -> pl.Series:
-        """Each profile's exclusion reason on `channel` (null: reachable), the run's own expression."""
+    def _reasons(self, profiles: _Profiles, channel: Channel) -> tuple[np.ndarray, list[str | None]]:
+        """Each profile's exclusion reason on `channel` (None: reachable), the run's own expression,
+        as a code per frame row and the reason of each code (a call looks rows up in NumPy)."""
         found = profiles.reasons.get(channel)
         if found is None:
-            found = profiles.frame.select(exclusion_reason(channel)).to_series()
+            found = _encode(profiles.frame.select(exclusion_reason(channel)).to_series())
             with self._state.lock:
                 profiles.reasons[channel] = found
         return found
@@ -727,9 +747,7 @@ class Triggers:
 
     def _store(self, tables: dict[str, pa.Table]) -> None:
         with self.store.transaction(deliveries_only=True) as cur:
-            for name in ("runs", "delivery_events", "api_triggers"):
-                if name in tables:
-                    api_rows.insert_frame(cur, name, tables[name])
+            api_rows.insert_frames(cur, tables)
 
     def _write(self, group: list[_Write]) -> None:
         self._store(self._prepare(group))
@@ -780,18 +798,15 @@ class Triggers:
         groups: dict[tuple[int, Channel, Purpose], list[_Write]] = {}
         for write in writes:
             assert write.simulate is not None
-            frame, _, channel, purpose, _ = write.simulate
-            groups.setdefault((id(frame), channel, purpose), []).append(write)
+            profiles, _, channel, purpose, _ = write.simulate
+            groups.setdefault((id(profiles), channel, purpose), []).append(write)
         for (_, channel, purpose), members in groups.items():
-            frame = members[0].simulate[0]  # type: ignore[index]
+            profiles = members[0].simulate[0]  # type: ignore[index]
             rows = np.concatenate([w.simulate[1] for w in members])  # type: ignore[index]
             run_ids = np.concatenate([np.full(len(w.simulate[1]), w.run[0]) for w in members])  # type: ignore[index]
             sent_at = np.concatenate([w.simulate[4] for w in members])  # type: ignore[index]
-            index = pl.Series(rows)
             columns = sandbox.simulate_columns(
-                frame.get_column("profile_id").gather(index).to_numpy(),
-                frame.get_column("loyalty_tier").gather(index).cast(pl.String).to_list(),
-                frame.get_column("country").gather(index).cast(pl.String).to_list(),
+                profiles.frame_ids[rows], profiles.texts("loyalty_tier", rows), profiles.texts("country", rows),
                 run_ids, channel, purpose, sent_at)
             run_of = columns["run_id"]
             campaign_of = {r: meta[r][0] for r in meta}
@@ -882,9 +897,20 @@ _NAMES = {"event": np.array(sandbox.EVENT_NAMES, dtype=object), "bounce": np.arr
           "reason": np.array(sandbox.REASON_NAMES, dtype=object)}
 
 
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1), timedelta(microseconds=1)
+
+
 def _table(rows: list[tuple[Any, ...]], types: dict[str, pa.DataType]) -> pa.Table:
-    """Rows of Python values as an Arrow table of `types` (no DataFrame in between: a group is small)."""
-    return pa.table({name: pa.array([r[i] for r in rows], type=kind) for i, (name, kind) in enumerate(types.items())})
+    """Rows of Python values as an Arrow table of `types` (no DataFrame in between: a group is small).
+    Times go in as integer microseconds: Arrow converts ints several times faster than datetimes."""
+    arrays = []
+    for values, kind in zip(zip(*rows), types.values()):
+        if pa.types.is_timestamp(kind):
+            micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]
+            arrays.append(pa.array(micros, type=pa.int64()).view(kind))
+        else:
+            arrays.append(pa.array(values, type=kind))
+    return pa.Table.from_arrays(arrays, names=list(types))
 
 
 class _Events:

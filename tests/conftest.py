@@ -94,12 +94,30 @@ def server_api_key(server_db: Path, server_counts: dict[str, int]) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(server_db: Path, server_counts: dict[str, int], server_api_key: str) -> Iterator[str]:
+def server_tracking(server_db: Path, server_counts: dict[str, int]) -> dict[str, str]:
+    """Genuine open and click tokens of a run in the served file (signed with its key, made before the
+    server takes the file), and the click's target."""
+    from core.tracking import Tracking
+
+    store = Store(server_db)
+    try:
+        run_id, campaign_id, version = store.cursor().execute(
+            "SELECT id, campaign_id, version FROM runs ORDER BY id LIMIT 1").fetchall()[0]
+        track, target = Tracking(store), "https://shop.example/served?x=1"
+        return {"open": track.open_token(run_id, campaign_id, version, 1),
+                "click": track.click_token(run_id, campaign_id, version, 1, target), "target": target}
+    finally:
+        store.close()
+
+
+def serve(db: Path) -> Iterator[str]:
     """`streamlit run app.py` (the dashboard and the REST API) on 127.0.0.1 and a free port, as a
-    user would start it."""
+    user would start it, on the database file `db`. A generator for fixtures: it yields the base URL
+    once and stops the server when resumed (`yield from serve(path)`, or `for url in serve(path)`)."""
     port = _free_port()
-    env = {**os.environ, "HERALD_DB": str(server_db), "PYTHONPATH": str(ROOT)}
-    log = open(server_db.parent / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    env = {**os.environ, "HERALD_DB": str(db), "PYTHONPATH": str(ROOT)}
+    log_path = db.parent / "streamlit.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -117,15 +135,24 @@ def app_url(server_db: Path, server_counts: dict[str, int], server_api_key: str)
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             log.close()
-            raise RuntimeError(f"streamlit did not start: {(server_db.parent / 'streamlit.log').read_text()[-2000:]}")
+            raise RuntimeError(f"streamlit did not start: {log_path.read_text()[-2000:]}")
         time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(server_db: Path, server_counts: dict[str, int], server_api_key: str,
+            server_tracking: dict[str, str]) -> Iterator[str]:
+    """The served app (see `serve`) on the browser tests' own database file."""
+    yield from serve(server_db)
 
 
 @pytest.fixture(scope="session")

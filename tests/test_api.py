@@ -10,10 +10,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from starlette.routing import Mount
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
-from api.app import create_app, routes
+from api.app import create_app, middleware, routes
 from api.openapi import document
 from core.enums import Channel, Role, Status
 from core.triggers import TriggerRequest
@@ -42,8 +43,11 @@ def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> No
     assert answer.status_code == 200
     doc = answer.json()
     assert doc == document() and doc["openapi"].startswith("3.")
-    mount = next(r for r in routes(lambda: None) if isinstance(r, Mount))  # type: ignore[arg-type, return-value]
+    served_routes = routes(lambda: None)  # type: ignore[arg-type, return-value]
+    mount = next(r for r in served_routes if isinstance(r, Mount))
     served = {"/api/v1" + r.path for r in mount.routes if "{rest:path}" not in r.path}
+    # the tracking routes (api/tracking.py) sit beside the mount; they take any text as the token
+    served |= {r.path.replace("{token:path}", "{token}") for r in served_routes if isinstance(r, Route)}
     assert served == set(doc["paths"])
     schemas = doc["components"]["schemas"]
     for name in ("TriggerRequest", "Recipient", "TriggerResponse", "RecipientResult", "CampaignList",
@@ -54,8 +58,11 @@ def test_the_openapi_document_describes_every_endpoint(client: TestClient) -> No
     assert schemas["TriggerRequest"]["properties"]["recipients"]["maxItems"] == 1000
     for path, operations in doc["paths"].items():
         for operation in operations.values():
-            assert "200" in operation["responses"], path
-            if path != "/api/v1/openapi.json":
+            assert {"200", "302"} & set(operation["responses"]), path
+            if operation.get("security") == []:  # no key: the document itself and the email tracking routes
+                assert path == "/api/v1/openapi.json" or "tracking" in operation["tags"], path
+                assert not {"401", "403"} & set(operation["responses"]), path
+            else:
                 assert {"401", "403"} <= set(operation["responses"]), path
 
 
@@ -92,6 +99,27 @@ def test_runs_are_listed_newest_first_a_page_at_a_time(client: TestClient, api_w
     rest = client.get(f"/api/v1/campaigns/{api_world.campaign.id}/runs?limit=2&offset=2",
                       headers=api_world.auth(Role.VIEWER)).json()
     assert [r["id"] for r in rest["runs"]] == [made[0]]
+
+
+def test_stats_of_one_day_are_that_days_calls(client: TestClient, api_world: ApiWorld) -> None:
+    """`?day=` scopes the figures to the runs (calls) due that UTC day, as the report's day picker does."""
+    ids = reachable(api_world, 3)
+    first_day = api_world.world.clock.now.date()
+    _trigger(client, api_world, {"recipients": [{"profile_id": ids[0]}]})
+    api_world.world.clock.tick(days=1)
+    _trigger(client, api_world, {"recipients": [{"profile_id": pid} for pid in ids[1:]]})
+    url, auth = f"/api/v1/campaigns/{api_world.campaign.id}/stats", api_world.auth(Role.VIEWER)
+    one, two, every = (client.get(url + query, headers=auth).json()
+                       for query in (f"?day={first_day}", f"?day={first_day + timedelta(days=1)}", ""))
+    assert one["day"] == str(first_day) and one["figures"]["targeted"] == 1
+    assert two["figures"]["targeted"] == 2 and every["day"] is None and every["figures"]["targeted"] == 3
+    report = api_world.ws.analytics.report(api_world.world.viewer, api_world.campaign.id, day=first_day)
+    assert one["figures"] == {k: report.figures[k] for k in one["figures"]}
+    assert client.get(url + f"?day={first_day - timedelta(days=1)}", headers=auth).status_code == 404
+    for bad in ("?day=yesterday", "?day=2026-02-30", f"?day={first_day}&run_id=1"):
+        answer = client.get(url + bad, headers=auth)
+        assert answer.status_code == 422, bad
+        assert answer.json()["error"]
 
 
 # ---- triggers -----------------------------------------------------------------------------------
@@ -397,12 +425,32 @@ def test_many_calls_at_once_are_committed_together_and_all_recorded(api_world: A
     assert report.figures["targeted"] == 40 and report.figures["sent"] + report.figures["errors"] == 40
 
 
-def test_the_streamlit_app_serves_the_api_routes() -> None:
-    """app.py hands the same routes to st.App (what `streamlit run app.py` serves)."""
+def test_the_streamlit_app_serves_the_api_ahead_of_the_dashboard() -> None:
+    """app.py hands the API to st.App as its first middleware (what `streamlit run app.py` serves;
+    tests/test_api_served.py calls it there)."""
     import ast
     from pathlib import Path
 
     tree = ast.parse((Path(__file__).resolve().parents[1] / "app.py").read_text())
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "App"]
-    assert calls and {k.arg for k in calls[0].keywords} >= {"routes", "lifespan"}
-    assert create_app  # the same routes(), on a test workspace
+    assert calls and {k.arg for k in calls[0].keywords} >= {"middleware", "lifespan"}
+
+
+def test_api_first_answers_api_paths_and_passes_every_other_path_on(api_world: Any) -> None:
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    async def dashboard(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("dashboard")
+
+    app = Starlette(routes=[Route("/{rest:path}", dashboard)],
+                    middleware=middleware(lambda: api_world.ws))
+    client = TestClient(app)
+    assert client.get("/").text == client.get("/api/v2/x").text == client.get("/api/v1x").text == "dashboard"
+    assert client.get("/api/v1").headers["content-type"] == "application/json"
+    for nowhere in ("/api/v1/nowhere", "/api/v1/foo%0Abar", "/api/v1/campaigns/1/trigger/%0A"):
+        answer = client.get(nowhere)
+        assert answer.status_code == 404 and answer.json()["error"], nowhere
+    assert client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.")
+    assert client.get("/api/v1/campaigns").status_code == 401

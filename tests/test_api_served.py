@@ -39,3 +39,51 @@ def test_the_server_answers_the_api_and_the_dashboard(app_url: str, server_api_k
         assert health.status == 200
     status, missing = _call(f"{app_url}/api/v1/nothing-here", server_api_key)
     assert status == 404 and "openapi.json" in missing["error"]
+
+
+def _raw(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """One request without following redirects: status, headers (lower-case names), body."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, method=method), timeout=20) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as other:
+        return other.code, {k.lower(): v for k, v in other.headers.items()}, other.read()
+
+
+def test_the_served_tracking_routes_answer_as_documented(app_url: str, server_tracking: dict[str, str]) -> None:
+    """The pixel and the redirect, as the real server answers them without any key, against what its
+    own OpenAPI document says: status codes, content types, the redirect's Location."""
+    _, doc = _call(f"{app_url}/api/v1/openapi.json")
+    opened, clicked = server_tracking["open"], server_tracking["click"]
+    cases = [
+        ("/api/v1/t/o/{token}.gif", "GET", f"/api/v1/t/o/{opened}.gif", 200),
+        ("/api/v1/t/o/{token}.gif", "HEAD", f"/api/v1/t/o/{opened}.gif", 200),
+        ("/api/v1/t/o/{token}.gif", "GET", f"/api/v1/t/o/h1{'A' * 40}.gif", 200),  # forged: the same GIF
+        ("/api/v1/t/o/{token}.gif", "POST", f"/api/v1/t/o/{opened}.gif", 405),
+        ("/api/v1/t/c/{token}", "GET", f"/api/v1/t/c/{clicked}", 302),
+        ("/api/v1/t/c/{token}", "HEAD", f"/api/v1/t/c/{clicked}", 302),
+        ("/api/v1/t/c/{token}", "GET", f"/api/v1/t/c/{clicked[:-2]}", 404),  # truncated
+        ("/api/v1/t/c/{token}", "GET", f"/api/v1/t/c/{opened}", 404),  # an open token is no click token
+        ("/api/v1/t/c/{token}", "DELETE", f"/api/v1/t/c/{clicked}", 405),
+    ]
+    for path, method, url, expected in cases:
+        operations = doc["paths"][path]
+        assert operations["get"]["security"] == [] and operations["head"]["security"] == []
+        documented = operations.get(method.lower(), operations["get"])["responses"]
+        status, headers, body = _raw(app_url + url, method)
+        assert status == expected and str(status) in documented, (method, url, status)
+        media_types = list(documented[str(status)].get("content", {}))
+        if media_types:
+            assert headers["content-type"].split(";")[0] in media_types, (method, url, headers)
+        if status == 302:
+            assert headers["location"] == server_tracking["target"] and not body
+        if status == 200 and method == "GET":
+            assert body.startswith(b"GIF89a")
+        if status == 405:
+            assert headers["allow"] == "GET, HEAD"

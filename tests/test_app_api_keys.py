@@ -5,14 +5,21 @@ roles are refused by core; an API-triggered campaign's panel shows a ready-to-co
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
+from api.app import create_app
+from api_support import ApiWorld, api_world  # noqa: F401 (fixture)
 from core.api_keys import KEY_RE
+from core.enums import Role
 from core.store import Store
+from ui.campaign_view import trigger_curl
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -96,3 +103,32 @@ def test_an_api_triggered_campaign_shows_a_curl_call(keys_db: Path) -> None:
     at.query_params["id"] = str(other)
     at.switch_page("app_pages/campaign.py").run()
     assert not [c for c in at.code if (c.value or "").startswith("curl ")]  # scheduled: no trigger
+
+
+def _shell_words(command: str) -> list[str]:
+    """The arguments bash gives curl for `command` (quotes, line continuations, `$(date ...)` expanded)."""
+    assert command.startswith("curl ")
+    done = subprocess.run(["bash", "-c", "printf '%s\\0' " + command.removeprefix("curl ")],
+                          capture_output=True, text=True, timeout=10, check=True)
+    return done.stdout.split("\0")[:-1]
+
+
+def test_the_curl_example_is_a_valid_call_once_the_shell_reads_it(api_world: ApiWorld) -> None:
+    """With context keys (one a line) and without: the copied command, given a key, is accepted."""
+    plain_content = {"subject": "Hi {{profile.first_name|there}}", "body": "Nothing from the caller."}
+    with TestClient(create_app(api_world.ws)) as client:
+        for campaign, keys in ((api_world.campaign, ["code", "order_id"]),
+                               (api_world.api_campaign(content=plain_content), [])):
+            command = trigger_curl(campaign, "http://testserver")
+            assert all(len(line) <= 80 for line in command.splitlines()), command
+            words = _shell_words(command.replace("$HERALD_API_KEY", api_world.keys[Role.MANAGER][1]))
+            method, url, data = words[words.index("-X") + 1], words[2], words[words.index("-d") + 1]
+            headers = dict(w.split(": ", 1) for i, w in enumerate(words) if i and words[i - 1] == "-H")
+            assert json.loads(data) == {"recipients": [{"address": "someone@example.com"}],
+                                        "context": {k: f"<{k}>" for k in keys}}
+            assert headers["Idempotency-Key"].startswith(f"{campaign.id}-") and headers["Idempotency-Key"][-1].isdigit()
+            answer = client.request(method, url, headers=headers, content=data.encode())
+            assert answer.status_code == 200, answer.text
+            [result] = answer.json()["results"]
+            assert result["status"] == "rejected" and result["reason"] == "unknown_address"  # a placeholder
+            assert answer.json()["missing_context"] == []

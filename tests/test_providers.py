@@ -197,9 +197,9 @@ def test_smtp_sends_rfc_messages_utf8_safe_over_one_connection() -> None:
             None, clock, per_second=1000, monotonic=never_waits(), sleep=lambda s: None,
         )
     assert events.schema == pl.Schema(EVENT_SCHEMA)
-    assert events["event"].to_list() == ["sent", "sent", "sent"]
-    assert events["profile_id"].to_list() == [1, 2, 3]
-    assert events["bounce"].null_count() == 3 and events["reason"].null_count() == 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3  # accepted by the relay: delivered
+    assert events["profile_id"].to_list() == [1, 1, 2, 2, 3, 3]
+    assert events["bounce"].null_count() == 6 and events["reason"].null_count() == 6
     assert all(T0 <= t <= T0 + timedelta(seconds=clock.calls) for t in events["occurred_at"])
     assert box.recipients() == ["ana@example.com", "ben@example.com", "chloe@example.com"]
     assert {mail_from for mail_from, _ in box.envelopes} == {"news@herald.example"}
@@ -229,7 +229,7 @@ def test_smtp_permanent_refusal_is_sent_then_hard_bounced_and_the_others_arrive(
                            monotonic=never_waits(), sleep=sleeps.append)
     outcome = by_profile(events)
     assert outcome[2] == [("sent", None, None), ("bounced", "hard", reply)]
-    assert outcome[1] == outcome[3] == [("sent", None, None)]
+    assert outcome[1] == outcome[3] == [("sent", None, None), ("delivered", None, None)]
     assert box.recipients() == ["ana@example.com", "chloe@example.com"]
     assert box.rcpt_attempts["ben@example.com"] == 1 and sleeps == []  # a 5xx is never retried
     bounced = events.filter(pl.col("event") == "bounced").row(0, named=True)
@@ -263,7 +263,7 @@ def test_smtp_temporary_refusal_that_clears_on_retry_is_sent() -> None:
     with smtp_server(box) as port:
         events = send_smtp(THREE, smtp_settings(port), None, TickingClock(), 1000,
                            monotonic=never_waits(), sleep=sleeps.append)
-    assert events["event"].to_list() == ["sent"] * 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3
     assert sleeps == [0.5]
     assert box.recipients() == ["ana@example.com", "ben@example.com", "chloe@example.com"]
 
@@ -279,7 +279,7 @@ def test_smtp_reconnects_when_the_server_drops_the_connection(how: str) -> None:
     with smtp_server(box) as port:
         events = send_smtp(THREE, smtp_settings(port), None, TickingClock(), 1000,
                            monotonic=never_waits(), sleep=sleeps.append)
-    assert events["event"].to_list() == ["sent"] * 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3
     assert box.recipients() == ["ana@example.com", "ben@example.com", "chloe@example.com"]
     assert len(box.peers) == 2  # a second connection after the first was lost
     assert sleeps == [0.5]
@@ -322,7 +322,7 @@ def test_smtp_authentication_with_the_right_password_sends() -> None:
                      auth_require_tls=False) as port:
         events = send_smtp(THREE, smtp_settings(port, username="herald"), SecretStr("s3cret-pass"),
                            TickingClock(), 1000, monotonic=never_waits())
-    assert events["event"].to_list() == ["sent"] * 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3
     assert len(box.received) == 3
 
 
@@ -343,7 +343,7 @@ def test_smtp_logs_in_with_the_password_from_the_secrets_store() -> None:
                          auth_require_tls=False) as port:
             events = send_smtp(THREE, smtp_settings(port, username="herald"), secrets.get(owner, PASSWORD),
                                TickingClock(), 1000, monotonic=never_waits())
-        assert events["event"].to_list() == ["sent"] * 3
+        assert events["event"].to_list() == ["sent", "delivered"] * 3
     finally:
         store.close()
 
@@ -372,7 +372,7 @@ def test_smtp_bad_addresses_are_errors_and_headers_cannot_be_injected() -> None:
     outcome = by_profile(events)
     assert outcome[1] == [("error", None, "not an email address: 'not-an-address'")]
     assert outcome[2] == [("error", None, "not an email address: ''")]
-    assert outcome[3] == [("sent", None, None)]
+    assert outcome[3] == [("sent", None, None), ("delivered", None, None)]
     assert box.recipients() == ["ana@example.com"]
     assert box.subjects() == ["Hi Bcc: victim@example.com"] and box.received[0]["Bcc"] is None
 
@@ -441,7 +441,7 @@ def test_smtp_starttls_verifies_the_certificate_then_logs_in(certificate: tuple[
         events = send_smtp(THREE, smtp_settings(port, security="starttls", username="herald"),
                            SecretStr("s3cret-pass"), TickingClock(), 1000, monotonic=never_waits(),
                            tls_context=trusted)
-    assert events["event"].to_list() == ["sent"] * 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3
     assert box.tls_sessions == 3  # every message went over the encrypted session
 
 
@@ -472,7 +472,7 @@ def test_smtp_implicit_tls(certificate: tuple[Path, Path]) -> None:
     with smtp_server(box, ssl_context=_server_context(certificate)) as port:
         events = send_smtp(THREE, smtp_settings(port, security="tls"), None, TickingClock(), 1000,
                            monotonic=never_waits(), tls_context=trusted)
-    assert events["event"].to_list() == ["sent"] * 3
+    assert events["event"].to_list() == ["sent", "delivered"] * 3
     assert box.subjects() == ["Réduction ✓", "Hello Ben", "日本語の件名"]
 
 

@@ -15,6 +15,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api import tracking as routes
+from api.app import create_app
+from api.openapi import document
 from core import tracking
 from core.store import Store
 from core.tracking import Tracking, click_token, open_token
@@ -168,3 +170,98 @@ def test_the_loop_from_a_real_email_back_into_the_report(monkeypatch: pytest.Mon
     assert figures["unique_opens"] == len(openers)
     assert figures["clicks"] == figures["unique_clicks"] == len(clickers)
     assert {p for _, p, e in engagement(ws) if e == "opened"} == set(openers)
+    # Accepted by the relay is delivered, so the rates of a real campaign are not empty.
+    assert figures["delivered"] == len(received) > 0
+    assert figures["unique_open_rate"] == pytest.approx(len(openers) / len(received))
+    assert figures["click_to_open_rate"] == pytest.approx(len(clickers) / len(openers))
+
+
+# ---- the OpenAPI document describes them, and they answer as it says ---------------------------------
+
+
+def test_the_openapi_document_describes_the_tracking_routes() -> None:
+    doc = document()
+    for path, kind in ((tracking.OPEN_PATH, "open"), (tracking.CLICK_PATH, "click")):
+        assert set(doc["paths"][path]) == {"get", "head"}, path
+        for method, operation in doc["paths"][path].items():
+            assert operation["security"] == [] and operation["tags"] == ["tracking"], (path, method)
+            [token] = operation["parameters"]
+            assert (token["name"], token["in"], token["required"]) == ("token", "path", True)
+            assert kind in token["description"] and "forged" in token["description"]
+            issued = (open_token(OTHER_KEY, 1, 2, 3, 4) if kind == "open"
+                      else click_token(OTHER_KEY, 1, 2, 3, 4, "https://a.example/"))
+            assert re.fullmatch(token["schema"]["pattern"], issued) and len(issued) <= token["schema"]["maxLength"]
+            assert operation["responses"]["405"]["headers"]["Allow"]["schema"]["enum"] == [routes.ALLOW]
+    pixel = doc["paths"][tracking.OPEN_PATH]["get"]["responses"]
+    assert set(pixel) == {"200", "405"} and set(pixel["200"]["content"]) == {"image/gif"}
+    assert "forged" in pixel["200"]["description"]
+    click = doc["paths"][tracking.CLICK_PATH]["get"]["responses"]
+    assert set(click) == {"302", "404", "405"} and "content" not in click["302"]
+    assert "Location" in click["302"]["headers"]
+    assert set(click["404"]["content"]) == {"text/plain"}
+    assert click["404"]["content"]["text/plain"]["example"] == routes.NOT_FOUND
+    assert "forged" in click["404"]["description"] and "altered" in click["404"]["description"]
+    assert doc["security"] == [{"bearerAuth": []}]  # every other operation still needs a key
+
+
+@pytest.fixture
+def served(setup: Any) -> Iterator[tuple[Workspace, TestClient, dict[str, Any]]]:
+    """The same workspace behind the whole API app (api/app.py's routes: tracking and the mount)."""
+    ws, _, _, run = setup
+    with TestClient(create_app(ws), follow_redirects=False) as client:
+        yield ws, client, run
+
+
+def _documented(path: str, method: str, status: int) -> dict[str, Any]:
+    """The documented response of `method` on `path` for `status` (the GET operation's for other
+    methods: a 405 is documented there), failing if the document does not list that status."""
+    operations = document()["paths"][path]
+    responses = operations.get(method.lower(), operations["get"])["responses"]
+    assert str(status) in responses, (path, method, status, sorted(responses))
+    return responses[str(status)]
+
+
+@pytest.mark.parametrize(("case", "method", "expected"), [
+    ("genuine open", "GET", 200), ("genuine open", "HEAD", 200), ("forged open", "GET", 200),
+    ("altered open", "GET", 200), ("mangled open", "GET", 200), ("open", "POST", 405),
+    ("genuine click", "GET", 302), ("genuine click", "HEAD", 302), ("forged click", "GET", 404),
+    ("altered click", "GET", 404), ("open token as click", "GET", 404), ("forged click", "HEAD", 404),
+    ("mangled click", "GET", 404), ("empty click", "GET", 404), ("click", "PUT", 405), ("click", "DELETE", 405),
+])
+def test_real_answers_match_the_documented_status_and_content_type(served: Any, case: str, method: str,
+                                                                    expected: int) -> None:
+    ws, client, run = served
+    track = Tracking(ws.store)
+    opened, clicked = track.open_token(*_ids(run), 5), track.click_token(*_ids(run), 5, "https://shop.example/a?b=1")
+    path, url = {
+        "genuine open": (tracking.OPEN_PATH, f"/api/v1/t/o/{opened}.gif"),
+        "forged open": (tracking.OPEN_PATH, "/api/v1/t/o/h1" + "A" * 60 + ".gif"),
+        "altered open": (tracking.OPEN_PATH, f"/api/v1/t/o/{opened[:-1]}{'B' if opened[-1] != 'B' else 'C'}.gif"),
+        "mangled open": (tracking.OPEN_PATH, f"/api/v1/t/o/{opened[:12]}%2F%0A{opened[12:]}.gif"),
+        "open": (tracking.OPEN_PATH, f"/api/v1/t/o/{opened}.gif"),
+        "genuine click": (tracking.CLICK_PATH, f"/api/v1/t/c/{clicked}"),
+        "forged click": (tracking.CLICK_PATH, "/api/v1/t/c/h1" + "A" * 60),
+        "altered click": (tracking.CLICK_PATH,
+                          f"/api/v1/t/c/{clicked[:20]}{'B' if clicked[20] != 'B' else 'C'}{clicked[21:]}"),
+        "open token as click": (tracking.CLICK_PATH, f"/api/v1/t/c/{opened}"),
+        "mangled click": (tracking.CLICK_PATH, "/api/v1/t/c/%0A/x"),
+        "empty click": (tracking.CLICK_PATH, "/api/v1/t/c/"),
+        "click": (tracking.CLICK_PATH, f"/api/v1/t/c/{clicked}"),
+    }[case]
+    before = event_count(ws)
+    answer = client.request(method, url)
+    assert answer.status_code == expected, answer.text
+    documented = _documented(path, method, expected)
+    media_types = list(documented.get("content", {}))
+    if media_types:
+        assert answer.headers["content-type"].split(";")[0] in media_types
+    else:
+        assert not answer.content
+    for header in documented.get("headers", {}):
+        assert header.lower() in answer.headers, header
+    if expected == 302:
+        assert answer.headers["location"] == "https://shop.example/a?b=1"
+    if expected == 200 and method == "GET":
+        assert answer.content == routes.PIXEL_GIF
+    recorded = event_count(ws) - before
+    assert recorded == (1 if case.startswith("genuine") and method == "GET" else 0)

@@ -69,3 +69,26 @@ def test_smtp_test_send_arrives_rendered_and_marked(world: World) -> None:
     assert mailbox.subjects() == ["[Test] Hi Noor"]
     assert mailbox.received[0].get_content().strip() == "News for Lisbon."
     assert _events(world) == 0
+
+
+def test_outcomes_read_every_event_of_a_message_not_only_its_last() -> None:
+    """Providers record a delivered message as sent then delivered (webhook, SMTP), a refused one
+    as sent then bounced: the test send's answer must not depend on which event came last."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from core.trial_send import outcomes
+
+    at = datetime(2026, 11, 23, 9)
+    events = pl.DataFrame([
+        (1, "sent", None), (1, "delivered", None),
+        (2, "sent", None), (2, "bounced", "550 5.1.1 no such user"),
+        (3, "error", "HTTP 400: bad number"),
+    ], schema={"profile_id": pl.Int64, "event": pl.String, "reason": pl.String}, orient="row").with_columns(
+        occurred_at=pl.lit(at))
+    found = outcomes(["a@x.io", "b@x.io", "c@x.io", "d@x.io"], events)
+    assert [(o.address, o.accepted) for o in found] == [("a@x.io", True), ("b@x.io", False), ("c@x.io", False),
+                                                        ("d@x.io", False)]
+    assert [o.detail for o in found] == ["accepted by the provider", "550 5.1.1 no such user", "HTTP 400: bad number",
+                                         "no answer from the provider"]

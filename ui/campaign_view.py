@@ -16,6 +16,7 @@ from core.errors import HeraldError
 from core.models import Campaign, User
 from core.triggers import context_keys
 from core.workspace import Workspace
+from ui import runs_view
 from ui.wizard_state import resume
 
 _PAGE_ACTIONS = (
@@ -66,8 +67,13 @@ def details(ws: Workspace, user: User, campaign_id: int, link: bool = False) -> 
         if spec.type is CampaignType.API_TRIGGERED:
             with st.expander("Trigger it through the API", expanded=campaign.status is Status.LIVE):
                 st.caption("Calls are accepted while the campaign is Live and inside its start/end window, with a "
-                           "Manager, Approver or Administrator API key (Administration → API keys).")
+                           "Manager, Approver or Administrator API key (Administration → API keys). Put the key in "
+                           "`HERALD_API_KEY` and replace the example recipient by a profile id or a profile's address"
+                           + (" and fill in the context values" if context_keys(campaign) else "") + ".")
                 st.code(trigger_curl(campaign, _base_url()), language="bash")
+                st.caption("Each run of this command is a new call: its Idempotency-Key changes. A program that "
+                           "retries a call sends the same Idempotency-Key again and gets the first answer back; "
+                           "nothing is sent twice.")
         audit_tab, versions_tab, runs_tab, setup_tab = st.tabs(["History", "Versions", "Runs", "Set-up"])
         with audit_tab:
             trail = ws.campaigns.audit_trail(user, campaign.id)
@@ -89,23 +95,7 @@ def details(ws: Workspace, user: User, campaign_id: int, link: bool = False) -> 
         with versions_tab:
             st.dataframe(ws.campaigns.versions(user, campaign.id), hide_index=True)
         with runs_tab:
-            runs = ws.delivery.runs(user, campaign.id)
-            if runs.is_empty():
-                st.caption("No run yet: runs are created when a send is due.")
-            else:
-                st.dataframe(
-                    runs.with_columns(pl.col("failure_reason").fill_null("")).rename({"id": "Run", "version": "Version", "due_at": "Due (UTC)", "status": "Status",
-                                 "total": "Recipients", "processed": "Processed", "started_at": "Started",
-                                 "finished_at": "Finished", "failure_reason": "Failure"}),
-                    hide_index=True,
-                    column_config={
-                        "Due (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                        "Started": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                        "Finished": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                        "Recipients": st.column_config.NumberColumn(format="localized"),
-                        "Processed": st.column_config.NumberColumn(format="localized"),
-                    },
-                )
+            runs_view.runs_tab(ws, user, campaign.id)  # bounded: API calls per day, newest runs
         with setup_tab:
             _setup(ws, user, campaign)
 
@@ -115,8 +105,13 @@ def trigger_curl(campaign: Campaign, base_url: str) -> str:
     spec = campaign.spec
     recipient = {Channel.EMAIL: {"address": "someone@example.com"},
                  Channel.SMS: {"address": "+14155550100"}}.get(spec.channel, {"profile_id": 1})
-    body = json.dumps({"recipients": [recipient],
-                       "context": {key: f"<{key}>" for key in context_keys(campaign)}}, ensure_ascii=False)
+    keys = context_keys(campaign)  # identifiers: nothing to escape inside the shell's single quotes
+    if keys:  # one context key a line, so the command never runs off the code block's edge
+        entries = ",\n".join(f'      "{key}": "<{key}>"' for key in keys)
+        body = (f'{{\n    "recipients": [{json.dumps(recipient)}],\n'
+                f'    "context": {{\n{entries}\n    }}\n  }}')
+    else:
+        body = json.dumps({"recipients": [recipient], "context": {}})
     return (f'curl -X POST "{base_url}/api/v1/campaigns/{campaign.id}/trigger" \\\n'
             '  -H "Authorization: Bearer $HERALD_API_KEY" \\\n'
             '  -H "Content-Type: application/json" \\\n'

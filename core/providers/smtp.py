@@ -1,8 +1,11 @@
 """Email through an SMTP relay, with the sandbox's events contract.
 
-What the events mean here: `sent` is "the relay accepted the message" (250 after DATA). SMTP
-says nothing about final delivery, so this provider never emits `delivered`; a later bounce
-message would arrive by mail, which Herald does not read. Refusals the relay gives at once are
+What the events mean here: `sent` is "handed to the relay"; a message the relay accepts (250
+after DATA) is then also `delivered`, which is what email tools call a successful delivery:
+sent and not bounced (SMTP reports nothing later on the connection; a bounce message would arrive
+by mail, which Herald does not read). Without it a real campaign's open and click rates, whose
+denominator is `delivered`, would stay empty however many opens the tracking pixel records,
+and the webhook provider counts a gateway's acceptance the same way. Refusals the relay gives at once are
 recorded: 5xx on RCPT/DATA → `sent` + `bounced` hard, 4xx (after retries) → `sent` + `bounced`
 soft, both with the relay's reply as the reason, the way the sandbox records them. A problem
 that is not the recipient's (sender refused, malformed message, lost connection) is an `error`
@@ -291,6 +294,7 @@ def send_smtp(
             reason = scrub(reason, secret) if reason else None
             if outcome == "sent":
                 events.append(Event(pid, "sent", None, None, handed_at))
+                events.append(Event(pid, "delivered", None, None, clock()))
             elif outcome in ("hard", "soft"):
                 events.append(Event(pid, "sent", None, None, handed_at))
                 events.append(Event(pid, "bounced", outcome, reason, clock()))

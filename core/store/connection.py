@@ -61,6 +61,13 @@ class Store:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._connection.cursor()
 
+    def set_threads(self, threads: int) -> None:
+        """DuckDB's worker threads for this database (default: one per core). The server sets one:
+        its DuckDB work is many small transactions (API triggers commit tens of times a second), for
+        which a second worker only adds hand-offs between threads, while Polars does the heavy
+        analytics. Measured with bench/bench_api.py (README)."""
+        self._connection.execute(f"SET threads = {int(threads)}")
+
     @contextmanager
     def transaction(self, deliveries_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """All-or-nothing: any exception rolls back every statement run on the yielded cursor.

@@ -41,6 +41,60 @@ def runs_frame(cur: Cursor, campaign_id: int | None = None) -> pl.DataFrame:
     ).pl()
 
 
+def runs_count(cur: Cursor, campaign_id: int) -> int:
+    row = first(cur.execute("SELECT count(*) FROM runs WHERE campaign_id = ?", [campaign_id]).fetchall())
+    return int(row[0]) if row else 0
+
+
+# Recipients each run resolved and what became of them: its disposition events (one per recipient).
+_OUTCOMES = """
+    SELECT run_id, count(*) AS targeted, count(*) FILTER (WHERE event = 'sent') AS sent,
+           count(*) FILTER (WHERE event = 'excluded') AS excluded, count(*) FILTER (WHERE event = 'error') AS errors
+    FROM delivery_events
+    WHERE campaign_id = $campaign AND event IN ('excluded', 'sent', 'error') {runs}
+    GROUP BY run_id"""
+OUTCOME_COLUMNS = ("targeted", "sent", "excluded", "errors")
+
+
+def latest_runs(cur: Cursor, campaign_id: int, limit: int, outcomes: bool = False) -> pl.DataFrame:
+    """The campaign's newest `limit` runs (due_at, then id, descending), with the name of the API key
+    that made each API call (null for scheduled runs). `outcomes` adds targeted, sent, excluded and
+    errors per run from its disposition events (read for those runs only)."""
+    counts = _OUTCOMES.format(runs="AND run_id IN (SELECT id FROM latest)") if outcomes else None
+    return cur.sql(
+        f"""WITH latest AS (
+                SELECT * FROM runs WHERE campaign_id = $campaign ORDER BY due_at DESC, id DESC LIMIT $limit
+            ){f", outcomes AS ({counts})" if counts else ""}
+            SELECT r.id, r.version, r.due_at, r.status::VARCHAR AS status, r.total, r.processed, r.started_at,
+                   r.finished_at, r.failure_reason, r.api_key_id, k.name AS api_key
+                   {"".join(f", coalesce(o.{c}, 0)::BIGINT AS {c}" for c in OUTCOME_COLUMNS) if counts else ""}
+            FROM latest r LEFT JOIN api_keys k ON k.id = r.api_key_id
+            {"LEFT JOIN outcomes o ON o.run_id = r.id" if counts else ""}
+            ORDER BY r.due_at DESC, r.id DESC""",
+        params={"campaign": campaign_id, "limit": limit},
+    ).pl()
+
+
+def runs_per_day(cur: Cursor, campaign_id: int, limit: int) -> tuple[int, pl.DataFrame]:
+    """(days with runs, the newest `limit` of them): per UTC day of due_at (an API call's time), the
+    runs, their recipients (targeted: disposition events), sent, excluded and errors, and the first
+    and last run's time. One aggregate over the campaign's runs and disposition events."""
+    frame = cur.sql(
+        f"""WITH calls AS (SELECT id, due_at FROM runs WHERE campaign_id = $campaign),
+                 outcomes AS ({_OUTCOMES.format(runs="")}),
+                 days AS (
+                    SELECT date_trunc('day', c.due_at) AS day, count(*) AS runs,
+                           {", ".join(f"coalesce(sum(o.{c}), 0)::BIGINT AS {c}" for c in OUTCOME_COLUMNS)},
+                           min(c.due_at) AS first_at, max(c.due_at) AS last_at
+                    FROM calls c LEFT JOIN outcomes o ON o.run_id = c.id GROUP BY ALL
+                 )
+            SELECT *, count(*) OVER () AS days FROM days ORDER BY day DESC LIMIT $limit""",
+        params={"campaign": campaign_id, "limit": limit},
+    ).pl()
+    days = int(frame.get_column("days")[0]) if frame.height else 0
+    return days, frame.drop("days").with_columns(pl.col("day").cast(pl.Date))
+
+
 def pending_run_ids(cur: Cursor) -> list[int]:
     rows = cur.execute("SELECT id FROM runs WHERE status IN ('pending', 'running') ORDER BY due_at, id").fetchall()
     return [int(r[0]) for r in rows]
