@@ -441,8 +441,9 @@ class Triggers:
 
     def commit_now(self, pendings: list[Pending]) -> None:
         """Commit these calls' rows in this thread, in one transaction; each call's `error` then
-        says whether it was written (None) or not. A caller that batches on its own (an event loop,
-        api/routes.py) calls it once per group."""
+        says whether it was written (None) or not: `prepare_group` then `store_group` in one go, for
+        a caller that batches on its own in one thread (tests/calls_support.py). The REST API runs
+        the two halves on different threads (api/routes.py)."""
         self._commit_group([p.write for p in pendings if p.write is not None])
 
     def quick(self, campaign_id: int) -> bool:
