@@ -31,7 +31,7 @@ from core.audiences import Audiences
 from core.benchmarks_stats import benchmarks, flags, peers, with_extra_rates
 from core.clock import Clock, utc_now
 from core.enums import Action, Role, Status
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound
 from core.event_cache import EventCache, EventsSnapshot, Progress, ResultMemo
 from core.labels import ATTRIBUTES
 from core.models import User
@@ -339,11 +339,7 @@ class Analytics:
 
     def _authorise(self, actor: User) -> User:
         users = self.store.memo("users", lambda: {u.id: u for u in ws.users(self.store.cursor())})
-        user = users.get(actor.id)
-        if user is None:
-            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
-        roles.require(user.role, Action.VIEW_REPORTS)
-        return user
+        return roles.require_user(users.get(actor.id), actor, Action.VIEW_REPORTS)
 
 
 def _as_day(day: date | None) -> date | None:

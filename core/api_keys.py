@@ -26,7 +26,7 @@ from pydantic import Field
 from core import roles
 from core.clock import Clock, utc_now
 from core.enums import Action, Role
-from core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from core.errors import InvalidInput, NotFound, Unauthenticated
 from core.models import Name, Strict, User, parse
 from core.store import Store
 from core.store import api_rows as rows
@@ -140,8 +140,4 @@ class ApiKeys:
         return self.store.memo(_MEMO, load, past_deliveries=True)
 
     def _require(self, cur: Any, actor: User) -> User:
-        user = ws.user(cur, actor.id)
-        if user is None:
-            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
-        roles.require(user.role, Action.MANAGE_API_KEYS)
-        return user
+        return roles.require_user(ws.user(cur, actor.id), actor, Action.MANAGE_API_KEYS)

@@ -18,7 +18,7 @@ import polars as pl
 from core import roles
 from core.clock import Clock, utc_now
 from core.enums import Action, Channel
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound
 from core.models import Audience, Strict, User, parse
 from core.profile_import import BOOLEAN_COLUMNS, ENUM_VALUES, read_profile_file, validate_profiles
 from core.segments import Group, to_polars
@@ -261,10 +261,7 @@ class Audiences:
             user = users.get(actor.id)
         else:
             user = ws.user(cur, actor.id)
-        if user is None:
-            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
-        roles.require(user.role, action)
-        return user
+        return roles.require_user(user, actor, action)
 
     def _audience(self, audience_id: int) -> Audience:
         audience = ws.audience(self.store.cursor(), audience_id)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from core.enums import Action, Role
 from core.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from core.models import User
 
 _V, _M, _AP, _AD = Role.VIEWER, Role.MANAGER, Role.APPROVER, Role.ADMINISTRATOR
 
@@ -54,3 +59,12 @@ def require(role: Role | None, action: Action, who: str = "you") -> None:
         allowed = [r.label for r in _ROLE_ORDER if r in PERMISSIONS[action]]
         names = allowed[0] if len(allowed) == 1 else ", ".join(allowed[:-1]) + " or " + allowed[-1]
         raise PermissionDenied(f"Only {names} may {action.label}; {who} {'are' if who == 'you' else 'is'} {role.label}.")
+
+
+def require_user(found: User | None, actor: User, action: Action) -> User:
+    """`actor` as the users table has them now (`found`; None: removed), allowed to do `action`: a
+    role changed or taken away since sign-in counts at once."""
+    if found is None:
+        raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
+    require(found.role, action)
+    return found

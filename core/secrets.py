@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from core import roles
 from core.clock import Clock, utc_now
 from core.enums import Action
-from core.errors import InvalidInput, NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound
 from core.models import User
 from core.store import Store
 from core.store import secret_rows as rows
@@ -91,11 +91,7 @@ class Secrets:
 
     def _require(self, cur: Any, actor: User) -> User:
         """The role as the users table has it now, not as the session remembers it."""
-        user = ws.user(cur, actor.id)
-        if user is None:
-            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
-        roles.require(user.role, Action.MANAGE_CHANNELS)
-        return user
+        return roles.require_user(ws.user(cur, actor.id), actor, Action.MANAGE_CHANNELS)
 
 
 def _check_key(owner: str, name: str) -> dict[str, str]:

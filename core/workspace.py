@@ -187,8 +187,4 @@ class Workspace:
         return {channel: frequency_cap(self.store, channel) for channel in Channel}
 
     def _require(self, cur: Any, actor: User, action: Action) -> User:
-        user = ws.user(cur, actor.id)
-        if user is None:
-            raise PermissionDenied(f"{actor.name} is not a user of this workspace.")
-        roles.require(user.role, action)
-        return user
+        return roles.require_user(ws.user(cur, actor.id), actor, action)
