@@ -27,17 +27,9 @@ from core.models import User
 from core.store import delivery_rows
 from analytics_data import CHANNELS_SQL, EPOCH, Shop, open_copy, sql
 
-from test_statistics import COUNTS_SQL  # noqa: E402 - one hand-written definition of the figures
+from test_statistics import COUNTS_SQL, RUN_RATES, rates_sql  # noqa: E402 - one hand-written definition
 
-RATES_SQL = """
-    CASE WHEN targeted > 0 THEN excluded / targeted END AS exclusion_rate,
-    CASE WHEN targeted > 0 THEN sent / targeted END AS send_rate,
-    CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
-    CASE WHEN delivered > 0 THEN unique_opens / delivered END AS unique_open_rate,
-    CASE WHEN delivered > 0 THEN unique_clicks / delivered END AS unique_click_rate,
-    CASE WHEN unique_opens > 0 THEN unique_clicks / unique_opens END AS click_to_open_rate,
-    CASE WHEN sent > 0 THEN bounced / sent END AS bounce_rate,
-    CASE WHEN delivered > 0 THEN unsubscribes / delivered END AS unsubscribe_rate"""
+RATES_SQL = rates_sql("exclusion_rate", "send_rate", *RUN_RATES)
 FIGURES_SQL = f"""
 SELECT *, {RATES_SQL} FROM (
     SELECT {COUNTS_SQL} FROM delivery_events
@@ -85,10 +77,7 @@ AGE_BAND_SQL = """CASE WHEN p.age IS NULL THEN NULL WHEN p.age < 18 THEN 'Under 
     WHEN p.age < 65 THEN '55–64' ELSE '65+' END"""
 BREAKDOWN_SQL = """
 SELECT *,
-    CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
-    CASE WHEN delivered > 0 THEN unique_opens / delivered END AS unique_open_rate,
-    CASE WHEN delivered > 0 THEN unique_clicks / delivered END AS unique_click_rate,
-    CASE WHEN unique_opens > 0 THEN unique_clicks / unique_opens END AS click_to_open_rate
+""" + rates_sql(*RUN_RATES[:4]) + """
 FROM (
     SELECT {value}::VARCHAR AS value,
         count(*) FILTER (WHERE e.event IN ('excluded', 'sent', 'error')) AS targeted,

@@ -23,7 +23,7 @@ from core.report_models import DAY_COUNTS, RUNS_LISTED
 from api_support import ApiWorld, build_api_world
 from test_analytics import close
 from factories import make
-from test_statistics import COUNTS_SQL
+from test_statistics import COUNTS_SQL, rates_sql
 
 CALLS = 300
 DAYS = 6
@@ -47,10 +47,7 @@ SELECT r.id, r.due_at, r.status::VARCHAR AS status, r.version, k.name AS api_key
     count(e.event) FILTER (WHERE e.event = 'error') AS errors
 FROM runs r LEFT JOIN delivery_events e ON e.run_id = r.id LEFT JOIN api_keys k ON k.id = r.api_key_id
 WHERE r.campaign_id = $campaign GROUP BY ALL ORDER BY r.due_at DESC LIMIT $n"""
-RATES_SQL = """
-    CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
-    CASE WHEN delivered > 0 THEN unique_opens / delivered END AS unique_open_rate,
-    CASE WHEN delivered > 0 THEN unique_clicks / delivered END AS unique_click_rate"""
+RATES_SQL = rates_sql("delivery_rate", "unique_open_rate", "unique_click_rate")
 # The runs due on a day, or every run when $day is null.
 SCOPE = "(SELECT id FROM runs WHERE campaign_id = $campaign AND ($day IS NULL OR CAST(due_at AS DATE) = $day))"
 FIGURES_SQL = f"""

@@ -60,14 +60,28 @@ COUNTS_SQL = """
     count(*) FILTER (WHERE event = 'unsubscribed') AS unsubscribes,
     count(*) FILTER (WHERE event = 'complained') AS complaints"""
 
+RATE_SQL = {  # each rate from its definition (PRODUCT.md, README), null without a denominator
+    "exclusion_rate": "CASE WHEN targeted > 0 THEN excluded / targeted END",
+    "send_rate": "CASE WHEN targeted > 0 THEN sent / targeted END",
+    "delivery_rate": "CASE WHEN sent > 0 THEN delivered / sent END",
+    "unique_open_rate": "CASE WHEN delivered > 0 THEN unique_opens / delivered END",
+    "unique_click_rate": "CASE WHEN delivered > 0 THEN unique_clicks / delivered END",
+    "click_to_open_rate": "CASE WHEN unique_opens > 0 THEN unique_clicks / unique_opens END",
+    "bounce_rate": "CASE WHEN sent > 0 THEN bounced / sent END",
+    "unsubscribe_rate": "CASE WHEN delivered > 0 THEN unsubscribes / delivered END",
+}
+RUN_RATES = ("delivery_rate", "unique_open_rate", "unique_click_rate", "click_to_open_rate", "bounce_rate",
+             "unsubscribe_rate")
+
+
+def rates_sql(*names: str) -> str:
+    """The named rates as SELECT items."""
+    return ",\n".join(f"    {RATE_SQL[name]} AS {name}" for name in names)
+
+
 SUMMARY_SQL = """
 SELECT *,
-    CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
-    CASE WHEN delivered > 0 THEN unique_opens / delivered END AS unique_open_rate,
-    CASE WHEN delivered > 0 THEN unique_clicks / delivered END AS unique_click_rate,
-    CASE WHEN unique_opens > 0 THEN unique_clicks / unique_opens END AS click_to_open_rate,
-    CASE WHEN sent > 0 THEN bounced / sent END AS bounce_rate,
-    CASE WHEN delivered > 0 THEN unsubscribes / delivered END AS unsubscribe_rate
+""" + rates_sql(*RUN_RATES) + """
 FROM (
     SELECT {keys}
         {counts}
@@ -108,10 +122,7 @@ GROUP BY ALL
 
 BREAKDOWN_SQL = """
 SELECT *,
-    CASE WHEN sent > 0 THEN delivered / sent END AS delivery_rate,
-    CASE WHEN delivered > 0 THEN unique_opens / delivered END AS unique_open_rate,
-    CASE WHEN delivered > 0 THEN unique_clicks / delivered END AS unique_click_rate,
-    CASE WHEN unique_opens > 0 THEN unique_clicks / unique_opens END AS click_to_open_rate
+""" + rates_sql(*RUN_RATES[:4]) + """
 FROM (
     SELECT {keys} p.{attribute} AS {attribute},
         count(*) FILTER (WHERE e.event IN ('excluded', 'sent', 'error')) AS targeted,
