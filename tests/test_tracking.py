@@ -377,15 +377,21 @@ def _by_recipient(ws: Workspace, box: Mailbox) -> dict[int, Any]:
     return {ids[str(m["To"])]: m for m in box.received}
 
 
-def test_an_smtp_run_with_tracking_sends_html_with_tracked_links_and_the_pixel(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(tracking.PUBLIC_URL_ENV, PUBLIC)
+def emails_of_a_run(content: dict[str, str], *, tracking_on: bool) -> tuple[Workspace, Any, int, dict[int, Any]]:
+    """A fresh workspace, its Administrator, one finished SMTP run of `content` and the emails the
+    relay received from it, by profile id."""
     ws, admin = workspace()
     box = Mailbox()
     with smtp_server(box) as port:
-        run_id = smtp_run(ws, admin, port, HTML_CONTENT, tracking_on=True)
+        run_id = smtp_run(ws, admin, port, content, tracking_on=tracking_on)
+    return ws, admin, run_id, _by_recipient(ws, box)
+
+
+def test_an_smtp_run_with_tracking_sends_html_with_tracked_links_and_the_pixel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(tracking.PUBLIC_URL_ENV, PUBLIC)
+    ws, admin, run_id, received = emails_of_a_run(HTML_CONTENT, tracking_on=True)
     run = run_row(ws, run_id)
     key = Tracking(ws.store).key
-    received = _by_recipient(ws, box)
     assert len(received) >= 10
     for pid, message in received.items():
         assert message.get_content_type() == "text/html"
@@ -403,12 +409,9 @@ def test_an_smtp_run_with_tracking_sends_html_with_tracked_links_and_the_pixel(m
 
 def test_an_smtp_run_with_tracking_tracks_plain_text_links_without_a_pixel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(tracking.PUBLIC_URL_ENV, PUBLIC)
-    ws, admin = workspace()
-    box = Mailbox()
-    with smtp_server(box) as port:
-        smtp_run(ws, admin, port, PLAIN_CONTENT, tracking_on=True)
+    ws, _, _, received = emails_of_a_run(PLAIN_CONTENT, tracking_on=True)
     key = Tracking(ws.store).key
-    for pid, message in _by_recipient(ws, box).items():
+    for pid, message in received.items():
         assert message.get_content_type() == "text/plain"
         body = message.get_content().replace("\r\n", "\n")
         assert "shop.example" not in body and "<img" not in body and "/t/o/" not in body
@@ -419,11 +422,7 @@ def test_an_smtp_run_with_tracking_tracks_plain_text_links_without_a_pixel(monke
 
 @pytest.mark.parametrize("content", [HTML_CONTENT, PLAIN_CONTENT], ids=["html", "plain"])
 def test_with_tracking_off_the_emails_are_untouched(content: dict[str, str]) -> None:
-    ws, admin = workspace()
-    box = Mailbox()
-    with smtp_server(box) as port:
-        smtp_run(ws, admin, port, content, tracking_on=False)
-    received = _by_recipient(ws, box)
+    ws, _, _, received = emails_of_a_run(content, tracking_on=False)
     assert received
     firsts = dict(ws.store.cursor().execute("SELECT profile_id, coalesce(first_name, 'there') FROM profiles").fetchall())
     for pid, message in received.items():

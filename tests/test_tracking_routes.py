@@ -26,7 +26,7 @@ from test_tracking import (
     HTML_CONTENT,
     OTHER_KEY,
     PUBLIC,
-    _by_recipient,
+    emails_of_a_run,
     engagement,
     event_count,
     run_row,
@@ -144,12 +144,8 @@ def test_the_loop_from_a_real_email_back_into_the_report(monkeypatch: pytest.Mon
     """Emails sent over SMTP with tracking on; recipients load the pixel (some twice) and click;
     the campaign report counts exactly those opens and clicks."""
     monkeypatch.setenv(tracking.PUBLIC_URL_ENV, PUBLIC)
-    ws, admin = workspace()
-    box = Mailbox()
-    with smtp_server(box) as port:
-        run_id = smtp_run(ws, admin, port, HTML_CONTENT, tracking_on=True)
+    ws, admin, run_id, received = emails_of_a_run(HTML_CONTENT, tracking_on=True)
     run = run_row(ws, run_id)
-    received = _by_recipient(ws, box)
     openers = sorted(received)[:6]
     clickers = openers[:3]
     client = TestClient(Starlette(routes=routes.tracking_routes(lambda: ws)), follow_redirects=False)
