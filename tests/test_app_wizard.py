@@ -71,14 +71,19 @@ def test_each_step_validates_and_going_back_keeps_what_was_typed(wizard: AppTest
     assert at.text_area(key="w_body").value == "Hello {{profile.first_name|there}}"
 
 
-def test_a_campaign_made_in_the_wizard_lands_in_review(wizard: AppTest, app_db: Path) -> None:
-    at = wizard
+def _to_content(at: AppTest, name: str, subject: str, body: str) -> None:
+    """From the type step to the content step (the default channel and audience), the content filled in."""
     _click(at, "Next")
-    at.text_input(key="w_name").input("Wizard winter digest").run()
+    at.text_input(key="w_name").input(name).run()
     for _ in range(3):
         _click(at, "Next")
-    at.text_input(key="w_subject").input("Winter news").run()
-    at.text_area(key="w_body").input("Hello {{profile.first_name|there}} in {{profile.city}}").run()
+    at.text_input(key="w_subject").input(subject).run()
+    at.text_area(key="w_body").input(body).run()
+
+
+def test_a_campaign_made_in_the_wizard_lands_in_review(wizard: AppTest, app_db: Path) -> None:
+    at = wizard
+    _to_content(at, "Wizard winter digest", "Winter news", "Hello {{profile.first_name|there}} in {{profile.city}}")
     _click(at, "Next")  # -> Schedule
     at.segmented_control(key="w_mode").set_value("recurring").run()
     assert "Next sends (UTC)" in " ".join(m.value for m in at.markdown)
@@ -122,12 +127,7 @@ def test_a_viewer_is_told_why_they_cannot_create(app_db: Path) -> None:
 
 def test_a_passed_start_is_listed_on_review_with_a_link_to_its_step(wizard: AppTest) -> None:
     at = wizard
-    _click(at, "Next")
-    at.text_input(key="w_name").input("Wizard too late").run()
-    for _ in range(3):
-        _click(at, "Next")
-    at.text_input(key="w_subject").input("Late").run()
-    at.text_area(key="w_body").input("Hello").run()
+    _to_content(at, "Wizard too late", "Late", "Hello")
     _click(at, "Next")  # -> Schedule
     at.segmented_control(key="w_mode").set_value("later").run()
     at.date_input(key="w_day").set_value(date(2020, 1, 1)).run()
@@ -140,12 +140,7 @@ def test_a_passed_start_is_listed_on_review_with_a_link_to_its_step(wizard: AppT
 
 def test_test_send_reports_each_address(wizard: AppTest) -> None:
     at = wizard
-    _click(at, "Next")
-    at.text_input(key="w_name").input("Wizard test send").run()
-    for _ in range(3):
-        _click(at, "Next")
-    at.text_input(key="w_subject").input("Hello {{profile.first_name|there}}").run()
-    at.text_area(key="w_body").input("Body").run()
+    _to_content(at, "Wizard test send", "Hello {{profile.first_name|there}}", "Body")
     at.text_input(key="w_test_to").input("me@herald.example, nope").run()
     _click(at, "Send test")
     assert "'nope' is not an email address" in _errors(at)
