@@ -801,6 +801,9 @@ class Triggers:
             assert write.simulate is not None
             profiles, _, channel, purpose, _ = write.simulate
             groups.setdefault((id(profiles), channel, purpose), []).append(write)
+        run_ids_sorted = np.array(sorted(meta), dtype=np.int64)
+        campaign_of = np.array([meta[r][0] for r in run_ids_sorted.tolist()], dtype=np.int32)
+        version_of = np.array([meta[r][1] for r in run_ids_sorted.tolist()], dtype=np.int32)
         for (_, channel, purpose), members in groups.items():
             profiles = members[0].simulate[0]  # type: ignore[index]
             rows = np.concatenate([w.simulate[1] for w in members])  # type: ignore[index]
@@ -810,11 +813,9 @@ class Triggers:
                 profiles.frame_ids[rows], profiles.texts("loyalty_tier", rows), profiles.texts("country", rows),
                 run_ids, channel, purpose, sent_at)
             run_of = columns["run_id"]
-            campaign_of = {r: meta[r][0] for r in meta}
-            version_of = {r: meta[r][1] for r in meta}
+            at = np.searchsorted(run_ids_sorted, run_of)  # each event's run in the group's runs
             events.columns.append({
-                "run_id": run_of, "campaign_id": np.array([campaign_of[r] for r in run_of.tolist()], dtype=np.int32),
-                "version": np.array([version_of[r] for r in run_of.tolist()], dtype=np.int32),
+                "run_id": run_of, "campaign_id": campaign_of[at], "version": version_of[at],
                 "profile_id": columns["profile_id"], "channel": channel.value,
                 "event": columns["event"], "bounce": columns["bounce"], "reason": columns["reason"],
                 "occurred_at": columns["occurred_at"],

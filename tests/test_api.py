@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from starlette.applications import Starlette
@@ -398,6 +399,44 @@ def test_campaigns_that_cannot_be_triggered_now_are_refused(client: TestClient, 
         assert answer.status_code == 409, (campaign_id, answer.text)
         assert says in answer.json()["error"], answer.json()["error"]
     assert api_world.dump() == before
+
+
+def test_a_group_of_several_campaigns_calls_gives_each_event_its_own_campaign_and_version(
+    api_world: ApiWorld,
+) -> None:
+    """One group commit, calls of two campaigns interleaved: every simulated event carries its run's
+    campaign and version, and each run's events are what the sandbox gives that run alone."""
+    from core import sandbox
+
+    key = api_world.keys[Role.MANAGER][0]
+    other = api_world.api_campaign(name="Second API campaign")
+    triggers = api_world.ws.triggers
+    ids = reachable(api_world, 12)
+    pendings = [triggers.begin(key, (api_world.campaign.id, other.id)[i % 2], {"recipients": [{"profile_id": pid}]})
+                for i, pid in enumerate(ids)]
+    triggers.commit_now(pendings)
+    assert all(p.write is not None and p.write.done and p.write.error is None for p in pendings)
+    cur = api_world.ws.store.cursor()
+    mismatched = cur.execute(
+        "SELECT count(*) FROM delivery_events e JOIN runs r ON r.id = e.run_id "
+        "WHERE e.campaign_id <> r.campaign_id OR e.version <> r.version").fetchall()[0][0]
+    assert mismatched == 0
+    per_campaign = dict(cur.execute(
+        "SELECT campaign_id, count(DISTINCT run_id) FROM delivery_events WHERE campaign_id IN (?, ?) GROUP BY 1",
+        [api_world.campaign.id, other.id]).fetchall())
+    assert per_campaign == {api_world.campaign.id: 6, other.id: 6}
+    profiles = api_world.ws.audiences.profiles()
+    purpose = {c.id: c.spec.purpose for c in (api_world.campaign, other)}
+    for pending in pendings[:4]:
+        run_id = pending.response.run_id
+        sent_at = cur.execute("SELECT occurred_at FROM delivery_events WHERE run_id = ? AND event IN ('sent', 'error')",
+                              [run_id]).fetchall()[0][0]
+        alone = sandbox.simulate(profiles.filter(pl.col("profile_id") == pending.response.results[0].profile_id),
+                                 run_id, Channel.EMAIL, purpose[pending.response.campaign_id],
+                                 np.array([sent_at], dtype="datetime64[us]"))
+        stored = cur.execute("SELECT profile_id, event::VARCHAR, bounce::VARCHAR, reason, occurred_at "
+                             "FROM delivery_events WHERE run_id = ? ORDER BY ALL", [run_id]).fetchall()
+        assert stored == sorted(alone.rows())
 
 
 def test_many_calls_at_once_are_committed_together_and_all_recorded(api_world: ApiWorld) -> None:
