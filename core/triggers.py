@@ -778,14 +778,15 @@ class Triggers:
             cid, version, channel, at = meta[write.run[0]]
             for profile_id, why in write.excluded:
                 events.add(write.run[0], cid, version, profile_id, channel, "excluded", None, why, at)
-            if write.handed is not None:
-                for row in write.handed.iter_rows(named=True):
-                    events.add(write.run[0], cid, version, row["profile_id"], channel, row["event"], row["bounce"],
-                               row["reason"], row["occurred_at"])
+            if write.handed is not None and write.handed.height:
+                events.frames.append(write.handed.select(
+                    pl.lit(write.run[0], pl.Int32).alias("run_id"), pl.lit(cid, pl.Int32).alias("campaign_id"),
+                    pl.lit(version, pl.Int32).alias("version"), pl.col("profile_id").cast(pl.Int64),
+                    pl.lit(channel, pl.String).alias("channel"), "event", "bounce", "reason", "occurred_at"))
         tables: dict[str, pa.Table] = {}
         if runs:
             tables["runs"] = _table(runs, _RUN_TYPES)
-        if events.rows or events.columns:
+        if events.rows or events.columns or events.frames:
             tables["delivery_events"] = events.table()
         records = [w.record for w in group if w.record is not None]
         if records:
@@ -895,6 +896,7 @@ _EVENT_TYPES = {
     "occurred_at": pa.timestamp("us"),
 }
 assert tuple(_EVENT_TYPES) == delivery_rows.EVENT_COLUMNS
+_EVENT_SCHEMA = pa.schema(list(_EVENT_TYPES.items()))
 _NAMES = {"event": np.array(sandbox.EVENT_NAMES, dtype=object), "bounce": np.array(sandbox.BOUNCE_NAMES, dtype=object),
           "reason": np.array(sandbox.REASON_NAMES, dtype=object)}
 
@@ -916,10 +918,12 @@ def _table(rows: list[tuple[Any, ...]], types: dict[str, pa.DataType]) -> pa.Tab
 
 
 class _Events:
-    """A group's delivery events: simulated ones as NumPy columns (codes for the text), others as rows."""
+    """A group's delivery events: simulated ones as NumPy columns (codes for the text), a real
+    provider's as its events frame, exclusions as rows."""
 
     def __init__(self) -> None:
         self.columns: list[dict[str, Any]] = []
+        self.frames: list[pl.DataFrame] = []
         self.rows: list[tuple[Any, ...]] = []
 
     def add(self, *row: Any) -> None:
@@ -927,6 +931,7 @@ class _Events:
 
     def table(self) -> pa.Table:
         tables = [_table(self.rows, _EVENT_TYPES)] if self.rows else []
+        tables += [frame.to_arrow().cast(_EVENT_SCHEMA) for frame in self.frames]
         for part in self.columns:
             n = len(part["profile_id"])
             arrays = {}
