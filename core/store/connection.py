@@ -65,7 +65,7 @@ class Store:
         """DuckDB's worker threads for this database (default: one per core). The server sets one:
         its DuckDB work is many small transactions (API triggers commit tens of times a second), for
         which a second worker only adds hand-offs between threads, while Polars does the heavy
-        analytics. Measured with bench/bench_api.py (README)."""
+        analytics. Found while profiling the server under bench/bench_api.py."""
         self._connection.execute(f"SET threads = {int(threads)}")
 
     @contextmanager
